@@ -1,0 +1,39 @@
+# Linli: two commands on a fresh machine.
+#   make run   - install everything, train the NLU model if needed, migrate and seed,
+#                start embedded Redis, Rasa and the server (foreground; Ctrl-C stops all)
+#   make test  - install everything, then run the whole test suite (SQLite, and
+#                PostgreSQL too when a server answers on 127.0.0.1:5432)
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+STAMP := $(VENV)/.linli-installed
+
+.PHONY: run test venv rasa-venv model lint check clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
+		{ echo "linli: the service needs Python 3.11+ (set PYTHON=...)"; exit 1; }
+	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP)
+
+rasa-venv:
+	@bash scripts/setup-rasa.sh
+
+model: venv rasa-venv
+	$(VENV)/bin/linli nlu train
+
+run: venv rasa-venv
+	$(VENV)/bin/linli run
+
+test: venv rasa-venv
+	@bash scripts/test.sh
+
+lint: venv
+	$(VENV)/bin/ruff check bot handlers nlu storage tests
+	$(VENV)/bin/mypy bot handlers nlu storage
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

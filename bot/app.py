@@ -1,0 +1,122 @@
+"""The app factory: all wiring in one place; live parts are created in cleanup contexts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+
+from bot import health
+from bot.config import Settings
+from bot.connectors import Connector
+from bot.connectors.generic import GenericConnector
+from bot.delivery import Deliverer
+from bot.events import InboundEvent
+from bot.ingest import accept
+from bot.responses import error_middleware
+from bot.runtime import RUNTIME, SETTINGS, Runtime, services_from
+from bot.tasks import background_task, cancel_and_wait
+from bot.worker import InboundWorker, sweep_forever
+from handlers.registry import default_registry
+from nlu.client import NLUClient
+from storage.db import create_engine, session_factory
+from storage.embedded_redis import EmbeddedRedis
+
+log = logging.getLogger(__name__)
+
+
+def connect_redis(url: str) -> Redis:
+    """A Redis client with short connect timeouts so an outage never stalls a webhook."""
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=1,
+        socket_timeout=5,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=1),
+        health_check_interval=15,
+    )
+
+
+def build_connectors(settings: Settings) -> dict[str, Connector]:
+    """Every connector that config.yml allows and whose environment variables are set."""
+    connectors: dict[str, Connector] = {}
+    if settings.file.connectors.generic and settings.generic_secret:
+        connectors["generic"] = GenericConnector(settings)
+    return connectors
+
+
+def create_app(
+    settings: Settings, *, web_role: bool = True, worker_role: bool = True
+) -> web.Application:
+    """Build the application; the worker role consumes the queue and delivers replies."""
+    app = web.Application(
+        middlewares=[error_middleware], client_max_size=settings.file.http.max_body_bytes
+    )
+    app[SETTINGS] = settings
+    connectors = build_connectors(settings)
+
+    async def accept_event(event: InboundEvent) -> bool:
+        return await accept(app[RUNTIME], event)
+
+    if web_role:
+        health.register(app)
+        for connector in connectors.values():
+            connector.register(app, accept_event)
+    app.cleanup_ctx.append(_runtime_ctx(settings, connectors))
+    if worker_role:
+        app.cleanup_ctx.append(_worker_ctx)
+    return app
+
+
+def _runtime_ctx(settings: Settings, connectors: dict[str, Connector]):  # type: ignore[no-untyped-def]
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        embedded: EmbeddedRedis | None = None
+        redis_url = settings.redis_url
+        if redis_url == "embedded":
+            embedded = EmbeddedRedis(settings.var_dir / "redis")
+            redis_url = await asyncio.to_thread(embedded.start)
+        redis = connect_redis(redis_url)
+        engine = create_engine(settings.database_url)
+        nlu = NLUClient(settings.nlu_urls)
+        await nlu.start()
+        for connector in connectors.values():
+            await connector.start()
+        app[RUNTIME] = Runtime(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            redis=redis,
+            nlu=nlu,
+            registry=default_registry(),
+            services=services_from(settings),
+            connectors=connectors,
+        )
+        try:
+            yield
+        finally:
+            for connector in connectors.values():
+                await connector.close()
+            await nlu.close()
+            await redis.aclose()
+            await engine.dispose()
+            if embedded is not None:
+                await asyncio.to_thread(embedded.stop)
+
+    return ctx
+
+
+async def _worker_ctx(app: web.Application) -> AsyncIterator[None]:
+    runtime = app[RUNTIME]
+    worker = InboundWorker(runtime)
+    tasks = [
+        background_task(worker.run(), "inbound-worker"),
+        background_task(Deliverer(runtime).run(), "outbox-delivery"),
+        background_task(sweep_forever(runtime), "sweeper"),
+    ]
+    yield
+    await cancel_and_wait(tasks)
+    await worker.stop()

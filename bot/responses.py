@@ -1,0 +1,37 @@
+"""One JSON error shape for the whole HTTP API, and the middleware that enforces it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error(status: int, code: str, message: str) -> web.Response:
+    """Return {"error": {"code", "message"}} with an HTTP status."""
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+def ok(payload: dict[str, object] | None = None) -> web.Response:
+    """Return {"ok": true, ...}."""
+    return web.json_response({"ok": True, **(payload or {})})
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn aiohttp's HTTP errors and unexpected exceptions into the common error body."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = exc.reason.lower().replace(" ", "_")
+        return error(exc.status, code, exc.text or exc.reason)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error(500, "internal_error", "internal error; it has been logged")

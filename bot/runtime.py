@@ -1,0 +1,50 @@
+"""The live parts of a running service, created once by the app factory and passed around."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from handlers.context import Services
+from handlers.registry import Registry
+from nlu.client import NLUClient
+
+if TYPE_CHECKING:
+    from bot.connectors import Connector
+
+
+@dataclass
+class Runtime:
+    """Engine, sessions, Redis, NLU client, handler registry and connectors of one process."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Redis
+    nlu: NLUClient
+    registry: Registry
+    services: Services
+    connectors: dict[str, Connector] = field(default_factory=dict)
+    outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def services_from(settings: Settings) -> Services:
+    """Derive what handlers need from the file configuration."""
+    cfg = settings.file
+    return Services(
+        community=cfg.community,
+        category_labels={name: c.label for name, c in cfg.categories.items()},
+        urgent_categories=frozenset(n for n, c in cfg.categories.items() if c.urgent),
+        report_intents=dict(cfg.report_intents),
+        min_confidence=cfg.dialogue.min_confidence,
+    )
+
+
+SETTINGS = web.AppKey("settings", Settings)
+RUNTIME = web.AppKey("runtime", Runtime)

@@ -1,0 +1,45 @@
+"""Run the aiohttp application in the foreground until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from bot.app import create_app
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def serve(
+    settings: Settings,
+    *,
+    web_role: bool = True,
+    worker_role: bool = True,
+    on_started: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Serve until a stop signal, then shut down the site, workers and connections in order."""
+    app = create_app(settings, web_role=web_role, worker_role=worker_role)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    if web_role:
+        site = web.TCPSite(runner, settings.http_host, settings.http_port, shutdown_timeout=5)
+        await site.start()
+        log.info("listening on http://%s:%s", settings.http_host, settings.http_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        if on_started is not None:
+            await on_started()
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await runner.cleanup()

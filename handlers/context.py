@@ -1,0 +1,58 @@
+"""What a handler is given for one resident message, and what it gives back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nlu.client import ParseResult
+from storage.residents import Conversation, Resident
+
+
+@dataclass(frozen=True)
+class Services:
+    """Structure from config.yml that handlers need (categories, labels, timings)."""
+
+    community: str
+    category_labels: dict[str, str]
+    urgent_categories: frozenset[str]
+    report_intents: dict[str, str]
+    min_confidence: float
+
+
+@dataclass
+class Context:
+    """One turn of a conversation: the message, its parse, the state, and the replies."""
+
+    session: AsyncSession
+    services: Services
+    conversation: Conversation
+    resident: Resident
+    message_id: int
+    text: str
+    parse: ParseResult | None
+    now: datetime
+    state: dict[str, Any] = field(default_factory=dict)
+    replies: list[str] = field(default_factory=list)
+    action: str | None = None
+
+    def reply(self, text: str) -> None:
+        """Queue a reply to the resident (sent after the turn is committed)."""
+        self.replies.append(text)
+
+    @property
+    def intent(self) -> str | None:
+        """The predicted intent, or None when NLU was not consulted."""
+        return self.parse.intent if self.parse else None
+
+    def entity(self, name: str) -> str | None:
+        """The first value of an entity in this message, if NLU found one."""
+        if self.parse is None:
+            return None
+        for ent in self.parse.entities:
+            if ent.entity == name and ent.value.strip():
+                return ent.value.strip()
+        return None

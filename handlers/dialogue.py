@@ -1,0 +1,56 @@
+"""Dialogue helpers: cancelling a flow, numbered choices and plain yes/no answers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+CANCEL_WORDS = frozenset(
+    {"取消", "算了", "不报了", "退出", "不弄了", "不办了", "不要了", "重来", "撤销", "cancel"}
+)
+_HANZI_DIGITS = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_CHOICE = re.compile(r"^(?:第|选|选择)?([0-9一二两三四五六七八九])(?:个|项|号|条)?$")
+_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def squeeze(text: str) -> str:
+    """Fold width, drop spaces, punctuation and emoji: the bare words of a short answer."""
+    folded = unicodedata.normalize("NFKC", text).lower()
+    return _PUNCT.sub("", folded)
+
+
+def is_cancel(text: str) -> bool:
+    """True when the resident abandons what they were doing (取消 / 算了 / 不报了 …)."""
+    bare = squeeze(text)
+    return bare in CANCEL_WORDS or (bare.endswith("吧") and bare[:-1] in CANCEL_WORDS)
+
+
+def choice_number(text: str) -> int | None:
+    """The number of a numbered choice (1, １, 第二个, 选3), or None."""
+    match = _CHOICE.match(squeeze(text))
+    if not match:
+        return None
+    digit = match.group(1)
+    return int(digit) if digit.isdigit() else _HANZI_DIGITS[digit]
+
+
+def in_flow(state: dict[str, Any]) -> bool:
+    """True when the bot is waiting for an answer to its own question."""
+    return isinstance(state.get("flow"), str)
+
+
+def answers_without_nlu(text: str, state: dict[str, Any]) -> bool:
+    """True when the text is a cancel word or a numbered choice answering the bot's question."""
+    return in_flow(state) and (is_cancel(text) or choice_number(text) is not None)

@@ -1,0 +1,50 @@
+"""Route one turn: cancel words, then the flow waiting for an answer, then the intent."""
+
+from __future__ import annotations
+
+import logging
+
+from handlers import menu
+from handlers.context import Context
+from handlers.dialogue import is_cancel
+from handlers.registry import Registry, flow_handler
+
+log = logging.getLogger(__name__)
+
+
+async def respond(ctx: Context, registry: Registry) -> None:
+    """Produce the bot's answer to one resident message."""
+    if not ctx.text.strip():
+        ctx.action = "empty"
+        ctx.reply("没有收到文字内容。请直接打字告诉我您遇到的问题，比如：东关中巷的路灯坏了。")
+        return
+    if is_cancel(ctx.text):
+        had_flow = bool(ctx.state.get("flow"))
+        ctx.state.clear()
+        ctx.action = "cancel"
+        ctx.reply("好的，已取消。" if had_flow else "好的。还有需要随时告诉我。")
+        return
+    flow = flow_handler(ctx.state)
+    handler = registry.get(flow)
+    if handler is not None:
+        handled = await handler(ctx)
+        if handled is not False:
+            return
+        ctx.state.clear()
+    await dispatch_intent(ctx, registry)
+
+
+async def dispatch_intent(ctx: Context, registry: Registry) -> None:
+    """Answer by intent; unsure or unknown intents get the numbered menu."""
+    parse = ctx.parse
+    if parse is None or parse.intent == "nlu_fallback":
+        await menu.show_menu(ctx)
+        return
+    if parse.confidence < ctx.services.min_confidence:
+        await menu.show_menu(ctx)
+        return
+    handler = registry.get(parse.intent) or registry.get(parse.intent.split("/", 1)[0])
+    if handler is None:
+        await menu.not_yet_served(ctx)
+        return
+    await handler(ctx)

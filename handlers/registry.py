@@ -1,0 +1,65 @@
+"""Handlers registered by intent: the decorator only attaches metadata; a registry maps names."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from types import ModuleType
+from typing import Any
+
+from handlers.context import Context
+
+Handler = Callable[[Context], Awaitable[bool | None]]
+_ATTR = "__linli_intents__"
+
+
+def intent(*names: str) -> Callable[[Handler], Handler]:
+    """Mark a handler as answering the given intents (no global side effects)."""
+
+    def mark(func: Handler) -> Handler:
+        setattr(func, _ATTR, (*getattr(func, _ATTR, ()), *names))
+        return func
+
+    return mark
+
+
+class Registry:
+    """Maps intent names to handlers collected from handler modules."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+
+    def add_module(self, module: ModuleType) -> None:
+        """Register every marked function of a module."""
+        for value in vars(module).values():
+            for name in getattr(value, _ATTR, ()):
+                self.add(name, value)
+
+    def add(self, name: str, handler: Handler) -> None:
+        """Register one handler; a name may only be taken once."""
+        if name in self._handlers:
+            raise ValueError(f"intent {name!r} already has a handler")
+        self._handlers[name] = handler
+
+    def get(self, name: str | None) -> Handler | None:
+        """Return the handler of an intent, if any."""
+        return self._handlers.get(name) if name else None
+
+    def names(self) -> Iterable[str]:
+        """Every registered intent name."""
+        return self._handlers.keys()
+
+
+def default_registry(modules: Iterable[ModuleType] | None = None) -> Registry:
+    """Build the registry of the standard handler modules."""
+    from handlers import chitchat, menu, reports, status
+
+    registry = Registry()
+    for module in modules or (chitchat, menu, reports, status):
+        registry.add_module(module)
+    return registry
+
+
+def flow_handler(state: dict[str, Any]) -> str | None:
+    """The name of the flow waiting for an answer in this state, if any."""
+    flow = state.get("flow")
+    return f"flow:{flow}" if isinstance(flow, str) else None

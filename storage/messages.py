@@ -1,0 +1,152 @@
+"""Every inbound and outbound message, with its NLU result and processing state."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base, utcnow
+
+RECEIVED = "received"
+DONE = "done"
+FAILED = "failed"
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+
+
+class Message(Base):
+    """A message in a conversation: inbound from a resident or outbound from the bot."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("platform", "platform_msg_id"),
+        Index("ix_messages_conv_status", "conversation_id", "status", "id"),
+        Index("ix_messages_status_created", "status", "created_at"),
+        Index("ix_messages_dir_status_next", "direction", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    platform_msg_id: Mapped[str] = mapped_column(String(128))
+    direction: Mapped[str] = mapped_column(String(3))  # "in" or "out"
+    text: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=RECEIVED)
+    intent: Mapped[str | None] = mapped_column(String(64), index=True)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    nlu: Mapped[str | None] = mapped_column(Text)  # the parse result as JSON
+    action: Mapped[str | None] = mapped_column(String(64))
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    sent_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column()
+
+
+async def store_inbound(
+    session: AsyncSession,
+    *,
+    conversation_id: int,
+    platform: str,
+    platform_msg_id: str,
+    text: str,
+) -> Message | None:
+    """Insert an inbound message; return None when the platform redelivered a known id."""
+    message = Message(
+        conversation_id=conversation_id,
+        platform=platform,
+        platform_msg_id=platform_msg_id,
+        direction="in",
+        text=text,
+        status=RECEIVED,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(message)
+    except IntegrityError:
+        return None
+    return message
+
+
+async def pending_in_conversation(session: AsyncSession, conversation_id: int) -> list[Message]:
+    """Return the conversation's inbound messages not yet processed, oldest first."""
+    stmt = (
+        select(Message)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.status == RECEIVED,
+            Message.direction == "in",
+        )
+        .order_by(Message.id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def claim_for_processing(session: AsyncSession, message_id: int) -> bool:
+    """Mark an inbound message done inside the caller's transaction; False if already done."""
+    result = await session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status == RECEIVED)
+        .values(status=DONE, processed_at=utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def stale_received(
+    session: AsyncSession, older_than: datetime, limit: int = 500
+) -> list[tuple[int, int]]:
+    """Return (message id, conversation id) of inbound messages still waiting since a time."""
+    stmt = (
+        select(Message.id, Message.conversation_id)
+        .where(
+            Message.status == RECEIVED,
+            Message.direction == "in",
+            Message.created_at < older_than,
+        )
+        .order_by(Message.id)
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
+
+
+def record_outbound(
+    session: AsyncSession,
+    *,
+    conversation_id: int,
+    platform: str,
+    text: str,
+    reply_to_id: int | None,
+    action: str | None = None,
+) -> Message:
+    """Insert an outbound message; its id is the idempotency key of its delivery."""
+    message = Message(
+        conversation_id=conversation_id,
+        platform=platform,
+        platform_msg_id=f"out-{uuid.uuid4().hex}",
+        direction="out",
+        text=text,
+        status=PENDING,
+        reply_to_id=reply_to_id,
+        action=action,
+        next_attempt_at=utcnow(),
+    )
+    session.add(message)
+    return message

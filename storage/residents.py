@@ -1,0 +1,98 @@
+"""Residents and their conversations with the account."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base, utcnow
+
+
+class Resident(Base):
+    """A resident known by a platform identity; name, phone and address are personal data."""
+
+    __tablename__ = "residents"
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    platform_user_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(String(255))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Conversation(Base):
+    """One resident talking in one chat (a direct chat or a grid group) on one platform."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str] = mapped_column(String(128))
+    is_group: Mapped[bool] = mapped_column(Boolean, default=False)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    handed_off: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    last_message_at: Mapped[datetime | None] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+async def get_or_create_resident(
+    session: AsyncSession, platform: str, user_id: str, name: str | None = None
+) -> Resident:
+    """Return the resident with this platform identity, creating it on first contact."""
+    stmt = select(Resident).where(
+        Resident.platform == platform, Resident.platform_user_id == user_id
+    )
+    resident = (await session.scalars(stmt)).first()
+    if resident is not None:
+        return resident
+    try:
+        async with session.begin_nested():
+            resident = Resident(platform=platform, platform_user_id=user_id, name=name)
+            session.add(resident)
+    except IntegrityError:
+        resident = (await session.scalars(stmt)).one()
+    return resident
+
+
+async def get_or_create_conversation(
+    session: AsyncSession,
+    platform: str,
+    chat_id: str,
+    user_id: str,
+    *,
+    user_name: str | None = None,
+    is_group: bool = False,
+) -> Conversation:
+    """Return the conversation of a user in a chat, creating it (and the resident) if new."""
+    stmt = select(Conversation).where(
+        Conversation.platform == platform,
+        Conversation.chat_id == chat_id,
+        Conversation.user_id == user_id,
+    )
+    conversation = (await session.scalars(stmt)).first()
+    if conversation is not None:
+        return conversation
+    resident = await get_or_create_resident(session, platform, user_id, user_name)
+    try:
+        async with session.begin_nested():
+            conversation = Conversation(
+                platform=platform,
+                chat_id=chat_id,
+                user_id=user_id,
+                is_group=is_group,
+                resident_id=resident.id,
+            )
+            session.add(conversation)
+    except IntegrityError:
+        conversation = (await session.scalars(stmt)).one()
+    return conversation

@@ -1,0 +1,103 @@
+"""Tickets (工单): reported problems tracked from submission to closure, with their events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base, utcnow
+
+OPEN_STATUSES = ("submitted", "assigned", "accepted", "in_progress")
+NUMBER_OFFSET = 1000
+
+
+class Ticket(Base):
+    """A problem a resident reported, with its place, grid and current state."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_status_created", "status", "created_at"),
+        Index("ix_tickets_reporter_status", "reporter_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(16), unique=True)
+    category: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="submitted")
+    location: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id"), index=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    source_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TicketEvent(Base):
+    """One change in a ticket's life: who did what, when, with a note."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+async def create_ticket(
+    session: AsyncSession,
+    *,
+    category: str,
+    location: str | None,
+    description: str,
+    reporter_id: int,
+    grid_id: int | None,
+    assignee_id: int | None,
+    conversation_id: int | None,
+    source_message_id: int | None,
+    actor: str,
+) -> Ticket:
+    """Create a ticket with its first event and give it the number residents type back."""
+    status = "assigned" if assignee_id else "submitted"
+    ticket = Ticket(
+        category=category,
+        status=status,
+        location=location,
+        description=description,
+        reporter_id=reporter_id,
+        grid_id=grid_id,
+        assignee_id=assignee_id,
+        conversation_id=conversation_id,
+        source_message_id=source_message_id,
+    )
+    session.add(ticket)
+    await session.flush()
+    ticket.number = str(NUMBER_OFFSET + ticket.id)
+    session.add(TicketEvent(ticket_id=ticket.id, kind="created", to_status=status, actor=actor))
+    await session.flush()
+    return ticket
+
+
+async def open_tickets_of(session: AsyncSession, reporter_id: int, limit: int = 5) -> list[Ticket]:
+    """Return a resident's open tickets, newest first."""
+    stmt = (
+        select(Ticket)
+        .where(Ticket.reporter_id == reporter_id, Ticket.status.in_(OPEN_STATUSES))
+        .order_by(Ticket.id.desc())
+        .limit(limit)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def ticket_by_number(session: AsyncSession, number: str) -> Ticket | None:
+    """Look a ticket up by the number printed to the resident."""
+    return (await session.scalars(select(Ticket).where(Ticket.number == number))).first()

@@ -1,0 +1,110 @@
+"""Shared fixtures: real Redis, real SQLite/PostgreSQL, the trained Rasa model, a reply receiver."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import create_app
+from bot.config import Settings
+from storage.embedded_redis import EmbeddedRedis
+from tests.support import DatabaseFactory, Receiver, make_settings
+
+pytest_plugins = ["tests.conftest_rasa"]
+
+PG_URL = os.environ.get("LINLI_TEST_DATABASE_URL")
+DB_KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory shared by the whole session."""
+    return tmp_path_factory.mktemp("linli")
+
+
+@pytest.fixture(scope="session")
+def db_factory(workdir: Path) -> Iterator[DatabaseFactory]:
+    """Makes migrated databases; drops the PostgreSQL ones at the end."""
+    factory = DatabaseFactory(PG_URL, workdir)
+    yield factory
+    asyncio.run(factory.drop_all())
+
+
+@pytest.fixture(params=DB_KINDS)
+def db_kind(request: pytest.FixtureRequest) -> str:
+    """Each storage-touching test runs on SQLite and, when configured, on PostgreSQL."""
+    if request.param == "postgres" and not PG_URL:
+        pytest.skip("LINLI_TEST_DATABASE_URL is not set (make test sets it when PostgreSQL runs)")
+    return str(request.param)
+
+
+@pytest.fixture
+async def db_url(db_factory: DatabaseFactory, db_kind: str) -> str:
+    """URL of a fresh database built with `alembic upgrade head`."""
+    return await db_factory.new(db_kind)
+
+
+@pytest.fixture(scope="session")
+def redis_server(workdir: Path) -> Iterator[str]:
+    """A real Redis: LINLI_TEST_REDIS_URL if given, else an embedded server for the session."""
+    external = os.environ.get("LINLI_TEST_REDIS_URL")
+    if external:
+        yield external
+        return
+    server = EmbeddedRedis(workdir / "redis", appendonly=False)
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> str:
+    """The session's Redis, emptied before each test."""
+    client = redis.Redis.from_url(redis_server)
+    client.flushall()
+    client.close()
+    return redis_server
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
+    """A local platform send endpoint; yields the recorder and its URL."""
+    rec = Receiver()
+    app = web.Application()
+    app.router.add_post("/outbound", rec.handle)
+    server = TestServer(app)
+    await server.start_server()
+    yield rec, str(server.make_url("/outbound"))
+    await server.close()
+
+
+AppMaker = Callable[..., Awaitable[TestClient]]
+
+
+@pytest.fixture
+async def make_client(
+    tmp_path: Path, db_url: str, redis_url: str, receiver: tuple[Receiver, str]
+) -> AsyncIterator[AppMaker]:
+    """Start the real app (web + worker) against real parts; yields a factory of test clients."""
+    clients: list[TestClient] = []
+
+    async def make(nlu_url: str, **kwargs: Any) -> TestClient:
+        overrides = kwargs.pop("overrides", None)
+        settings: Settings = make_settings(
+            tmp_path, db_url, kwargs.pop("redis", redis_url), nlu_url, receiver[1], overrides
+        )
+        client = TestClient(TestServer(create_app(settings, **kwargs)))
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()
