@@ -14,19 +14,18 @@ from nlu.rasa_process import RasaServer, server_ready
 from nlu.train import train
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
-from storage.seed import seed_community
+from storage.seed import read_seed, seed_community
 
 log = logging.getLogger(__name__)
 
 
 async def seed(settings: Settings) -> int:
     """Load the demo community named in config.yml."""
+    data = await asyncio.to_thread(read_seed, settings.config_path.parent / settings.file.seed_file)
     engine = create_engine(settings.database_url)
     try:
         async with session_factory(engine)() as session, session.begin():
-            return await seed_community(
-                session, settings.config_path.parent / settings.file.seed_file
-            )
+            return await seed_community(session, data)
     finally:
         await engine.dispose()
 

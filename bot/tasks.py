@@ -28,12 +28,12 @@ def _finished(task: asyncio.Task[Any]) -> None:
         log.error("background task %s crashed", task.get_name(), exc_info=exc)
 
 
-async def cancel_and_wait(tasks: list[asyncio.Task[Any]], timeout: float = 10.0) -> None:
+async def cancel_and_wait(tasks: list[asyncio.Task[Any]], wait_seconds: float = 10.0) -> None:
     """Cancel tasks and wait (bounded) for them to finish."""
     for task in tasks:
         task.cancel()
     if tasks:
-        await asyncio.wait(tasks, timeout=timeout)
+        await asyncio.wait(tasks, timeout=wait_seconds)
 
 
 def being_cancelled() -> bool:

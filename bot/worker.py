@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import time
+import uuid
 from datetime import timedelta
 
 from redis.exceptions import LockError, RedisError
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 
 def consumer_name() -> str:
     """A name unique to this process, for the consumer group."""
-    return f"{socket.gethostname()}-{os.getpid()}"
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
 class InboundWorker:

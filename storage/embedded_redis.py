@@ -59,7 +59,7 @@ class EmbeddedRedis:
                 return self.url
             time.sleep(0.05)
         self.stop()
-        raise RuntimeError("embedded redis did not start within %.0f s" % timeout)
+        raise RuntimeError(f"embedded redis did not start within {timeout:.0f} s")
 
     def _ping(self) -> bool:
         try:

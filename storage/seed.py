@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sqlalchemy import select
@@ -11,9 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.community import Grid, GridPlace, PartnerUnit, Worker
 
 
-async def seed_community(session: AsyncSession, path: Path) -> int:
+async def seed_community(session: AsyncSession, data: dict[str, Any]) -> int:
     """Insert grids, workers and partner units not present yet; return how many grids were new."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     existing = set((await session.scalars(select(Grid.code))).all())
     added = 0
     for item in data.get("grids", []):
@@ -33,3 +33,8 @@ async def seed_community(session: AsyncSession, path: Path) -> int:
             session.add(PartnerUnit(**unit))
     await session.flush()
     return added
+
+
+def read_seed(path: Path) -> dict[str, Any]:
+    """Read a seed file (YAML)."""
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}

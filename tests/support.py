@@ -20,7 +20,8 @@ from sqlalchemy.engine import make_url
 
 from bot.config import Settings, load_settings
 from bot.connectors.signing import signed_headers, verify
-from storage.db import create_engine
+from storage.db import create_engine, session_factory
+from storage.seed import read_seed, seed_community
 from storage.migrate import upgrade
 
 REPO = Path(__file__).resolve().parent.parent
@@ -79,6 +80,14 @@ def make_settings(
     return load_settings(env)
 
 
+async def seed_demo(url: str) -> None:
+    """Load the demo community (grids, workers, partner units) into a database."""
+    engine = create_engine(url)
+    async with session_factory(engine)() as session, session.begin():
+        await seed_community(session, read_seed(REPO / "seed" / "demo.yml"))
+    await engine.dispose()
+
+
 class DatabaseFactory:
     """Fresh migrated databases: SQLite files copied from a template, PostgreSQL from TEMPLATE."""
 
@@ -92,6 +101,7 @@ class DatabaseFactory:
         template = self.workdir / "template.db"
         if not template.exists():
             upgrade(f"sqlite+aiosqlite:///{template}")
+            asyncio.run(seed_demo(f"sqlite+aiosqlite:///{template}"))
         path = self.workdir / f"db-{uuid.uuid4().hex[:8]}.db"
         shutil.copy(template, path)
         return f"sqlite+aiosqlite:///{path}"
@@ -109,9 +119,9 @@ class DatabaseFactory:
             self.template = f"linli_tpl_{os.getpid()}"
             await self._pg_exec(f"DROP DATABASE IF EXISTS {self.template}")
             await self._pg_exec(f"CREATE DATABASE {self.template}")
-            await asyncio.to_thread(
-                upgrade, base.set(database=self.template).render_as_string(False)
-            )
+            template_url = base.set(database=self.template).render_as_string(False)
+            await asyncio.to_thread(upgrade, template_url)
+            await seed_demo(template_url)
         name = f"linli_t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
         await self._pg_exec(f"CREATE DATABASE {name} TEMPLATE {self.template}")
         self.created.append(name)
@@ -166,9 +176,9 @@ class Receiver:
         """Texts delivered to one user, in order."""
         return [p["text"] for p in self.posts if p["user_id"] == user_id]
 
-    async def wait_for(self, user_id: str, count: int, timeout: float = 30.0) -> list[str]:
+    async def wait_for(self, user_id: str, count: int, within: float = 30.0) -> list[str]:
         """Wait until a user has received at least count replies."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while len(self.for_user(user_id)) < count:
             if time.monotonic() > deadline:
                 raise AssertionError(
@@ -207,3 +217,36 @@ async def say(client: TestClient, user: str, text: str, message_id: str | None =
     resp = await post_signed(client, message_body(user, text, mid))
     assert resp.status == 200, await resp.text()
     return mid
+
+
+@dataclass
+class NLUProxy:
+    """A real HTTP hop in front of Rasa that tests can take down or slow down."""
+
+    target: str
+    down: bool = False
+    delay: float = 0.0
+    parses: int = 0
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Forward to Rasa unless down; count and optionally delay parse calls."""
+        if self.down:
+            return web.json_response({"error": "down"}, status=503)
+        body = await request.read()
+        if request.path == "/model/parse":
+            self.parses += 1
+            self.started.set()
+            await asyncio.sleep(self.delay)
+        import aiohttp
+
+        async with aiohttp.ClientSession() as session:
+            async with session.request(
+                request.method,
+                self.target + request.path_qs,
+                data=body or None,
+                headers={"Content-Type": "application/json"},
+            ) as resp:
+                return web.Response(
+                    body=await resp.read(), status=resp.status, content_type="application/json"
+                )

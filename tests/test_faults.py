@@ -1,0 +1,134 @@
+"""Nothing lost, nothing twice: Redis down at receive time, Rasa down, sends failing, a killed worker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from storage.embedded_redis import EmbeddedRedis
+from storage.messages import Message
+from tests.db_helpers import count, tickets
+from tests.support import SECRET, NLUProxy, say, write_config
+
+pytestmark = pytest.mark.rasa
+NUMBER = re.compile(r"工单号 (\d{4,6})")
+
+
+async def start_proxy(rasa_url: str) -> tuple[NLUProxy, TestServer]:
+    proxy = NLUProxy(rasa_url)
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", proxy.handle)
+    server = TestServer(app)
+    await server.start_server()
+    return proxy, server
+
+
+async def test_message_stored_while_redis_is_down_is_answered_later(
+    make_client, rasa_url, receiver, tmp_path, db_url
+):
+    rec, _ = receiver
+    own = EmbeddedRedis(tmp_path / "own-redis", appendonly=False)
+    await asyncio.to_thread(own.start)
+    try:
+        client = await make_client(rasa_url, redis=own.url)
+        await asyncio.to_thread(own.stop)
+        await say(client, "rd1", "东关中巷的路灯坏了")  # stored, 200, not queued
+        assert await count(db_url, Message.direction == "in") == 1
+        await asyncio.to_thread(own.start)
+        replies = await rec.wait_for("rd1", 1, within=30)
+        assert "东关中巷" in replies[0]
+    finally:
+        await asyncio.to_thread(own.stop)
+
+
+async def test_messages_wait_while_rasa_is_down_and_are_never_guessed(
+    make_client, rasa_url, receiver
+):
+    rec, _ = receiver
+    proxy, server = await start_proxy(rasa_url)
+    try:
+        proxy.down = True
+        client = await make_client(str(server.make_url("")).rstrip("/"))
+        await say(client, "nd1", "东关中巷的路灯坏了")
+        await say(client, "nd1", "1")
+        await asyncio.sleep(2)
+        assert rec.for_user("nd1") == []
+        proxy.down = False
+        replies = await rec.wait_for("nd1", 2, within=30)
+        assert "回复 1" in replies[0]
+        assert NUMBER.search(replies[1])
+    finally:
+        await server.close()
+
+
+async def test_failed_sends_are_retried_and_delivered_once(make_client, rasa_url, receiver):
+    rec, _ = receiver
+    rec.fail_next = 3
+    client = await make_client(rasa_url)
+    await say(client, "sf1", "东关中巷的路灯坏了")
+    await say(client, "sf1", "1")
+    replies = await rec.wait_for("sf1", 2, within=30)
+    await asyncio.sleep(1)
+    assert rec.failures == 3
+    assert len(rec.for_user("sf1")) == 2 and NUMBER.search(replies[1])
+    assert len({p["message_id"] for p in rec.posts}) == len(rec.posts)
+
+
+def spawn_worker(
+    tmp_path: Path, db_url: str, redis_url: str, nlu_url: str, out: str
+) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "LINLI_CONFIG": str(write_config(tmp_path / "worker")),
+        "LINLI_DATABASE_URL": db_url,
+        "LINLI_REDIS_URL": redis_url,
+        "LINLI_NLU_URL": nlu_url,
+        "LINLI_GENERIC_SECRET": SECRET,
+        "LINLI_GENERIC_OUTBOUND_URL": out,
+        "LINLI_VAR_DIR": str(tmp_path / "worker-var"),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--role", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def test_worker_killed_mid_message_is_redone_once(
+    make_client, rasa_url, receiver, tmp_path, db_url, redis_url
+):
+    rec, out_url = receiver
+    (tmp_path / "worker").mkdir()
+    proxy, server = await start_proxy(rasa_url)
+    nlu_url = str(server.make_url("")).rstrip("/")
+    worker = spawn_worker(tmp_path, db_url, redis_url, nlu_url, out_url)
+    try:
+        web_only = await make_client(nlu_url, worker_role=False)
+        proxy.delay = 3.0
+        await say(web_only, "kw1", "东关中巷的路灯坏了")
+        await asyncio.wait_for(proxy.started.wait(), timeout=60)  # the worker is mid-message
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+        proxy.delay = 0.0
+        await make_client(nlu_url)  # a new worker takes the entry over
+        replies = await rec.wait_for("kw1", 1, within=30)
+        assert "东关中巷" in replies[0]
+        await say(web_only, "kw1", "1")
+        replies = await rec.wait_for("kw1", 2, within=30)
+        await asyncio.sleep(1)
+        assert len(rec.for_user("kw1")) == 2 and NUMBER.search(replies[1])
+        assert len(await tickets(db_url)) == 1
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        await server.close()
