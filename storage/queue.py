@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -57,7 +58,9 @@ def _jobs(entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[Job]:
 async def read(redis: Redis, consumer: str, count: int, block_ms: int) -> list[Job]:
     """Read new entries for this consumer, waiting up to block_ms."""
     try:
-        reply = await redis.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=count, block=block_ms)
+        reply: Any = await redis.xreadgroup(
+            GROUP, consumer, {STREAM: ">"}, count=count, block=block_ms
+        )
     except ResponseError as exc:
         if "NOGROUP" not in str(exc):
             raise
@@ -72,7 +75,9 @@ async def read(redis: Redis, consumer: str, count: int, block_ms: int) -> list[J
 async def reclaim(redis: Redis, consumer: str, min_idle_ms: int, count: int = 50) -> list[Job]:
     """Take over entries another consumer read but did not acknowledge in time."""
     try:
-        reply = await redis.xautoclaim(STREAM, GROUP, consumer, min_idle_ms, "0-0", count=count)
+        reply: Any = await redis.xautoclaim(
+            STREAM, GROUP, consumer, min_idle_ms, "0-0", count=count
+        )
     except ResponseError as exc:
         if "NOGROUP" not in str(exc):
             raise

@@ -1,0 +1,32 @@
+"""Dialogue helpers: cancel words and numbered choices the way residents type them."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.dialogue import answers_without_nlu, choice_number, is_cancel
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("1", 1), ("１", 1), (" 2 ", 2), ("第二个", 2), ("选3", 3), ("三", 3), ("2。", 2),
+     ("第1项", 1), ("路灯", None), ("12", None), ("", None), ("1号楼", None)],
+)  # fmt: skip
+def test_choice_number(text, number):
+    assert choice_number(text) == number
+
+
+@pytest.mark.parametrize("text", ["取消", "算了", "算了吧", "不报了！", " 取消 ", "Cancel"])
+def test_cancel_words(text):
+    assert is_cancel(text)
+
+
+@pytest.mark.parametrize("text", ["取消预约明天的康复", "算了算了你们不管吗", "1"])
+def test_not_cancel(text):
+    assert not is_cancel(text)
+
+
+def test_only_answers_to_the_bots_question_skip_nlu():
+    assert answers_without_nlu("1", {"flow": "report"})
+    assert not answers_without_nlu("1", {})
+    assert not answers_without_nlu("东关中巷", {"flow": "report"})
