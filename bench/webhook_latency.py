@@ -25,10 +25,10 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.app import create_app  # noqa: E402
-from bot.connectors.signing import signed_headers  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from tests.support import SECRET, make_settings, seed_demo  # noqa: E402
+from bot.app import create_app
+from bot.connectors.signing import signed_headers
+from storage.migrate import upgrade
+from tests.support import SECRET, make_settings, seed_demo
 
 TEXTS = ["东关中巷的路灯坏了", "1", "查询", "你好", "幸福里小区垃圾没人收", "算了"]
 
@@ -42,7 +42,8 @@ def pct(values: list[float], q: float) -> float:
 def report(name: str, values: list[float]) -> None:
     """Print p50/p95/p99/max of a latency sample."""
     print(
-        f"{name:<22} n={len(values):<5} p50={pct(values, 50):7.1f} ms  p95={pct(values, 95):7.1f} ms"
+        f"{name:<18} n={len(values):<5} p50={pct(values, 50):7.1f} ms"
+        f"  p95={pct(values, 95):7.1f} ms"
         f"  p99={pct(values, 99):7.1f} ms  max={max(values) * 1000:7.1f} ms"
         f"  mean={statistics.mean(values) * 1000:7.1f} ms"
     )

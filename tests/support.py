@@ -21,8 +21,8 @@ from sqlalchemy.engine import make_url
 from bot.config import Settings, load_settings
 from bot.connectors.signing import signed_headers, verify
 from storage.db import create_engine, session_factory
-from storage.seed import read_seed, seed_community
 from storage.migrate import upgrade
+from storage.seed import read_seed, seed_community
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "test-secret-0123456789"

@@ -36,7 +36,7 @@ def test_shipped_config_loads_with_documented_defaults():
 
 
 def test_missing_file_is_named():
-    with pytest.raises(ConfigError, match="LINLI_CONFIG: /nowhere.yml does not exist"):
+    with pytest.raises(ConfigError, match=r"LINLI_CONFIG: /nowhere\.yml does not exist"):
         load_settings({"LINLI_CONFIG": "/nowhere.yml"})
 
 
