@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 
 from sqlalchemy import select
 
@@ -11,7 +12,8 @@ from bot.runtime import Runtime
 from handlers.context import Context
 from handlers.dialogue import answers_without_nlu
 from handlers.dispatch import respond
-from nlu.client import NLUUnavailable, ParseResult
+from nlu.client import Entity, NLUUnavailable, ParseResult
+from nlu.normalize import normalize
 from storage.base import utcnow
 from storage.messages import RECEIVED, Message, claim_for_processing, record_outbound
 from storage.residents import Conversation, Resident
@@ -42,10 +44,19 @@ async def process_conversation(runtime: Runtime, conversation_id: int) -> bool:
 
 
 async def _parse(runtime: Runtime, text: str, state: dict[str, object]) -> ParseResult | None:
+    """Normalise, parse, and give entity offsets back in the resident's original text."""
     if not text.strip() or answers_without_nlu(text, state):
         return None
     limit = runtime.settings.file.http.max_text_chars
-    return await runtime.nlu.parse(text[:limit])
+    norm = normalize(text[:limit])
+    if not norm.text:
+        return None
+    parsed = await runtime.nlu.parse(norm.text)
+    entities = []
+    for ent in parsed.entities:
+        start, end = norm.to_original(ent.start, ent.end)
+        entities.append(Entity(ent.entity, ent.value, start, end))
+    return replace(parsed, text=text[:limit], normalized=norm.text, entities=tuple(entities))
 
 
 async def process_message(runtime: Runtime, message_id: int) -> bool:

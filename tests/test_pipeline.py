@@ -158,3 +158,26 @@ async def test_group_chatter_is_stored_but_not_answered(make_client, rasa_url, r
     await asyncio.sleep(1)
     assert len(replies) == 1 and "东关中巷" in replies[0]
     assert await count(db_url, Message.status == "ignored") == 1
+
+
+async def test_traditional_characters_are_normalised_and_offsets_kept(
+    make_client, rasa_url, receiver, db_url
+):
+    import json
+
+    from sqlalchemy import select
+
+    from tests.db_helpers import fetch
+
+    rec, _ = receiver
+    client = await make_client(rasa_url)
+    original = "東關中巷的路燈壞了😭"
+    await say(client, "t1", original)
+    assert "东关中巷" in (await rec.wait_for("t1", 1))[0]
+    [raw] = await fetch(db_url, select(Message.nlu).where(Message.direction == "in"))
+    nlu = json.loads(raw)
+    assert nlu["text"] == original and nlu["normalized"] == "东关中巷的路灯坏了"
+    assert nlu["intent"] == "report_streetlight"
+    [location] = [e for e in nlu["entities"] if e["entity"] == "location"]
+    assert original[location["start"] : location["end"]] == "東關中巷"
+    assert location["value"] == "东关中巷"
