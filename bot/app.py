@@ -15,6 +15,8 @@ from bot import health
 from bot.config import Settings
 from bot.connectors import Connector
 from bot.connectors.generic import GenericConnector
+from bot.connectors.wechat import WeChatConnector
+from bot.connectors.wecom import WeComConnector
 from bot.delivery import Deliverer
 from bot.events import InboundEvent
 from bot.ingest import accept
@@ -46,6 +48,10 @@ def build_connectors(settings: Settings) -> dict[str, Connector]:
     connectors: dict[str, Connector] = {}
     if settings.file.connectors.generic and settings.generic_secret:
         connectors["generic"] = GenericConnector(settings)
+    if settings.file.connectors.wecom and settings.wecom_corp_id:
+        connectors["wecom"] = WeComConnector(settings)
+    if settings.file.connectors.wechat and settings.wechat_app_id:
+        connectors["wechat"] = WeChatConnector(settings)
     return connectors
 
 
@@ -84,7 +90,7 @@ def _runtime_ctx(settings: Settings, connectors: dict[str, Connector]):  # type:
         nlu = NLUClient(settings.nlu_urls)
         await nlu.start()
         for connector in connectors.values():
-            await connector.start()
+            await connector.start(redis)
         app[RUNTIME] = Runtime(
             settings=settings,
             engine=engine,

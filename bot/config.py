@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -13,6 +14,24 @@ CATEGORIES = (
     "streetlight", "sanitation", "road", "water", "gas", "noise", "mediation", "home_care",
     "assistive_device", "accessibility", "disability_cert", "job", "wish", "complaint", "other",
 )  # fmt: skip
+
+
+WECOM_API = "https://qyapi.weixin.qq.com"
+WECHAT_API = "https://api.weixin.qq.com"
+# Platform credentials: (required, optional) variables. Setting some but not all required
+# ones (or only optional ones) is an error; setting none leaves the connector off.
+PLATFORM_ENV = {
+    "wecom": (
+        ("LINLI_WECOM_CORP_ID", "LINLI_WECOM_AGENT_ID", "LINLI_WECOM_SECRET",
+         "LINLI_WECOM_TOKEN", "LINLI_WECOM_AES_KEY"),
+        (),
+    ),
+    "wechat": (
+        ("LINLI_WECHAT_APP_ID", "LINLI_WECHAT_SECRET", "LINLI_WECHAT_TOKEN"),
+        ("LINLI_WECHAT_AES_KEY",),
+    ),
+}  # fmt: skip
+_AES_KEY = re.compile(r"[A-Za-z0-9+/]{43}")
 
 
 class ConfigError(Exception):
@@ -71,6 +90,19 @@ class Connectors(_Strict):
     """Which connectors may run (each also needs its environment variables)."""
 
     generic: bool = True
+    wecom: bool = True
+    wechat: bool = True
+
+
+Window = tuple[Annotated[int, Field(gt=0)], Annotated[float, Field(gt=0)]]
+
+
+class Pacing(_Strict):
+    """Platform send limits as (messages, seconds) windows; replies over a limit wait."""
+
+    wecom_member: list[Window] = [(30, 60), (1000, 3600)]
+    wecom_robot: list[Window] = [(20, 60)]
+    rate_limited_retry_seconds: Annotated[float, Field(gt=0)] = 60
 
 
 class FileConfig(_Strict):
@@ -84,6 +116,7 @@ class FileConfig(_Strict):
     delivery: Delivery = Delivery()
     http: Http = Http()
     connectors: Connectors = Connectors()
+    pacing: Pacing = Pacing()
     seed_file: str = "seed/demo.yml"
 
     @field_validator("categories")
@@ -111,6 +144,17 @@ class Settings(BaseModel):
     admin_token: str | None = None
     generic_secret: str | None = None
     generic_outbound_url: str | None = None
+    wecom_corp_id: str | None = None
+    wecom_agent_id: str | None = None
+    wecom_secret: str | None = None
+    wecom_token: str | None = None
+    wecom_aes_key: str | None = None
+    wecom_api_base: str = WECOM_API
+    wechat_app_id: str | None = None
+    wechat_secret: str | None = None
+    wechat_token: str | None = None
+    wechat_aes_key: str | None = None
+    wechat_api_base: str = WECHAT_API
 
 
 def _problems(exc: ValidationError, source: str) -> list[str]:
@@ -127,6 +171,34 @@ def _env_port(environ: dict[str, str], problems: list[str]) -> int:
         problems.append(f"LINLI_HTTP_PORT: {raw!r} is not a port number (1-65535)")
         return 8080
     return int(raw)
+
+
+def _platform_env(env: dict[str, str], problems: list[str]) -> dict[str, Any]:
+    """The WeCom and WeChat variables, checking that each platform is fully configured."""
+    values: dict[str, Any] = {}
+    for platform, (required, optional) in PLATFORM_ENV.items():
+        present = {name: env[name].strip() for name in (*required, *optional) if env.get(name)}
+        missing = [name for name in required if name not in present]
+        if present and missing:
+            problems.append(
+                f"{platform} connector half-configured: set {', '.join(missing)} "
+                f"(or unset {', '.join(sorted(present))})"
+            )
+        for name in (*required, *optional):
+            values[name.removeprefix("LINLI_").lower()] = present.get(name)
+        base = f"LINLI_{platform.upper()}_API_BASE"
+        url = env.get(base, "").strip().rstrip("/")
+        if url and not url.startswith(("http://", "https://")):
+            problems.append(f"{base}: {url!r} is not an http(s):// URL")
+        values[base.removeprefix("LINLI_").lower()] = url or None
+    for name in ("LINLI_WECOM_AES_KEY", "LINLI_WECHAT_AES_KEY"):
+        key = env.get(name, "").strip()
+        if key and not _AES_KEY.fullmatch(key):
+            problems.append(f"{name}: an EncodingAESKey is 43 letters, digits, + or /")
+    agent = env.get("LINLI_WECOM_AGENT_ID", "").strip()
+    if agent and not agent.isdigit():
+        problems.append(f"LINLI_WECOM_AGENT_ID: {agent!r} is not a number")
+    return values
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -164,8 +236,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     )
     if not nlu_urls or not all(u.startswith(("http://", "https://")) for u in nlu_urls):
         problems.append("LINLI_NLU_URL: give one or more http:// URLs, comma-separated")
+    platforms = _platform_env(env, problems)
     if problems:
         raise ConfigError("\n".join(problems))
+    platforms["wecom_api_base"] = platforms["wecom_api_base"] or WECOM_API
+    platforms["wechat_api_base"] = platforms["wechat_api_base"] or WECHAT_API
     return Settings(
         file=file,
         config_path=path,
@@ -178,4 +253,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         admin_token=env.get("LINLI_ADMIN_TOKEN") or None,
         generic_secret=env.get("LINLI_GENERIC_SECRET") or None,
         generic_outbound_url=env.get("LINLI_GENERIC_OUTBOUND_URL") or None,
+        **platforms,
     )

@@ -74,7 +74,13 @@ class Deliverer:
                     await mark_sent(session, message_id)
                     return
                 retry_at = self._retry_at(delivery, error)
-                await mark_failed_attempt(session, message_id, str(error), retry_at)
+                paced = error.retry_after is not None
+                await mark_failed_attempt(
+                    session, message_id, str(error), retry_at, counts=not paced
+                )
+            if paced:
+                log.info("reply %s waits %.1f s: %s", message_id, error.retry_after, error)
+                return
             log.warning(
                 "reply %s attempt %d failed: %s (%s)",
                 message_id, delivery.attempts, error, "will retry" if retry_at else "giving up",
@@ -94,7 +100,11 @@ class Deliverer:
         return None
 
     def _retry_at(self, delivery: Delivery, error: SendError):  # type: ignore[no-untyped-def]
-        if error.permanent or delivery.attempts >= self.cfg.max_attempts:
+        if error.permanent:
+            return None
+        if error.retry_after is not None:  # "not now" (pacing): not a failed attempt
+            return utcnow() + timedelta(seconds=error.retry_after)
+        if delivery.attempts >= self.cfg.max_attempts:
             return None
         steps = self.cfg.backoff_seconds
         delay = steps[min(delivery.attempts - 1, len(steps) - 1)]

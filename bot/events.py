@@ -19,6 +19,8 @@ class InboundEvent:
     user_name: str | None = None
     is_group: bool = False
     mentioned: bool = False
+    # Media ids, picture/link URLs or geo: URIs the message carried (not stored yet).
+    attachments: tuple[str, ...] = ()
 
     @property
     def addressed_to_bot(self) -> bool:

@@ -94,10 +94,20 @@ async def mark_sent(session: AsyncSession, message_id: int) -> None:
 
 
 async def mark_failed_attempt(
-    session: AsyncSession, message_id: int, error: str, retry_at: datetime | None
+    session: AsyncSession,
+    message_id: int,
+    error: str,
+    retry_at: datetime | None,
+    *,
+    counts: bool = True,
 ) -> None:
-    """Record a failed send: retry at a time, or give up when retry_at is None."""
+    """Record a failed send: retry at a time, or give up when retry_at is None.
+
+    counts=False (a "not now" such as pacing) takes back the attempt the claim added.
+    """
     values: dict[str, object] = {"last_error": error[:255]}
+    if not counts:
+        values["attempts"] = Message.attempts - 1
     if retry_at is None:
         values.update(status=FAILED, next_attempt_at=None)
     else:

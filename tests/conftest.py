@@ -18,7 +18,7 @@ from bot.config import Settings
 from storage.embedded_redis import EmbeddedRedis
 from tests.support import DatabaseFactory, Receiver, make_settings
 
-pytest_plugins = ["tests.conftest_rasa"]
+pytest_plugins = ["tests.conftest_rasa", "tests.conftest_platforms"]
 
 PG_URL = os.environ.get("LINLI_TEST_DATABASE_URL")
 DB_KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

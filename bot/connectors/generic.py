@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.connectors import Accept, SendError
@@ -101,8 +102,8 @@ class GenericConnector:
         await self._accept(event)
         return ok()
 
-    async def start(self) -> None:
-        """Open the pooled client session used for replies."""
+    async def start(self, redis: Redis | None = None) -> None:
+        """Open the pooled client session used for replies (Redis is not needed here)."""
         if self._client is None:
             timeout = aiohttp.ClientTimeout(total=10, connect=3)
             self._client = aiohttp.ClientSession(timeout=timeout)

@@ -1,0 +1,115 @@
+"""Fixtures for the WeCom and WeChat connectors: fake platform APIs and an app wired to them.
+
+Load with `pytest_plugins = ["tests.conftest_platforms"]` (tests/conftest.py does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
+
+from bot.app import create_app
+from bot.config import load_settings
+from bot.runtime import RUNTIME
+from storage.db import create_engine, session_factory
+from storage.messages import Message, record_outbound
+from storage.residents import get_or_create_conversation
+from tests import fake_wechat, fake_wecom
+from tests.fake_wechat import FakeWeChat
+from tests.fake_wecom import FakeWeCom
+from tests.support import write_config
+
+DEAD_NLU = "http://127.0.0.1:9"  # nothing listens: inbound messages are stored and wait
+
+
+@pytest.fixture
+async def fake_wecom_api() -> AsyncIterator[tuple[FakeWeCom, str]]:
+    """A fake WeCom API on a local port; yields it and its base URL."""
+    fake = FakeWeCom()
+    url = await fake.start()
+    yield fake, url
+    await fake.close()
+
+
+@pytest.fixture
+async def fake_wechat_api() -> AsyncIterator[tuple[FakeWeChat, str]]:
+    """A fake WeChat API on a local port; yields it and its base URL."""
+    fake = FakeWeChat()
+    url = await fake.start()
+    yield fake, url
+    await fake.close()
+
+
+PlatformApp = Callable[..., Awaitable[TestClient]]
+
+
+@pytest.fixture
+async def platform_client(
+    tmp_path: Path,
+    db_url: str,
+    redis_url: str,
+    fake_wecom_api: tuple[FakeWeCom, str],
+    fake_wechat_api: tuple[FakeWeChat, str],
+) -> AsyncIterator[PlatformApp]:
+    """Start the real app (web + worker) with both platform connectors on the fakes."""
+    clients: list[TestClient] = []
+
+    async def make(
+        nlu_url: str = DEAD_NLU,
+        *,
+        wechat_safe: bool = True,
+        overrides: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> TestClient:
+        env = {
+            "LINLI_CONFIG": str(write_config(tmp_path, overrides)),
+            "LINLI_DATABASE_URL": db_url,
+            "LINLI_REDIS_URL": redis_url,
+            "LINLI_NLU_URL": nlu_url,
+            "LINLI_VAR_DIR": str(tmp_path / "var"),
+            **fake_wecom.env(fake_wecom_api[1]),
+            **fake_wechat.env(fake_wechat_api[1], safe=wechat_safe),
+        }
+        client = TestClient(TestServer(create_app(load_settings(env), **kwargs)))
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()
+
+
+async def queue_replies(
+    client: TestClient, platform: str, user: str, texts: list[str], chat_id: str | None = None
+) -> None:
+    """Put replies to a user in the outbox as a handler would, and wake the deliverer."""
+    runtime = client.app[RUNTIME]
+    async with runtime.sessions() as session, session.begin():
+        conversation = await get_or_create_conversation(session, platform, chat_id or user, user)
+        for text in texts:
+            record_outbound(
+                session, conversation_id=conversation.id, platform=platform, text=text,
+                reply_to_id=None,
+            )  # fmt: skip
+    runtime.outbox_wake.set()
+
+
+async def messages(db_url: str, platform: str, direction: str = "in") -> list[Message]:
+    """Stored messages of a platform, oldest first."""
+    engine = create_engine(db_url)
+    try:
+        async with session_factory(engine)() as session:
+            stmt = (
+                select(Message)
+                .where(Message.platform == platform, Message.direction == direction)
+                .order_by(Message.id)
+            )
+            return list((await session.scalars(stmt)).all())
+    finally:
+        await engine.dispose()

@@ -1,0 +1,95 @@
+"""A fake WeChat Official Account API (token, custom/send) and the callbacks WeChat would send."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from bot.connectors.wxcrypto import WXBizMsgCrypt, signature
+from tests.fake_api import FakeAPI, xml_of
+
+APP_ID = "wx5823bf96d3bd56c7"
+TOKEN = "QDG6eK"
+AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+SECRET = "wechat-secret-for-tests"
+OPENID = "oDF3iY9ffA-hqb2vVvbr7qxf6A0Q"
+
+
+def env(api_base: str, safe: bool = True) -> dict[str, str]:
+    """The LINLI_WECHAT_* variables pointing at a fake (safe mode needs the AES key)."""
+    values = {
+        "LINLI_WECHAT_APP_ID": APP_ID,
+        "LINLI_WECHAT_SECRET": SECRET,
+        "LINLI_WECHAT_TOKEN": TOKEN,
+        "LINLI_WECHAT_API_BASE": api_base,
+    }
+    if safe:
+        values["LINLI_WECHAT_AES_KEY"] = AES_KEY
+    return values
+
+
+def text_fields(user: str, text: str, msg_id: str | None = None) -> dict[str, str | int]:
+    """A text message from a follower."""
+    return {
+        "ToUserName": "gh_1234567890ab",
+        "FromUserName": user,
+        "CreateTime": int(time.time()),
+        "MsgType": "text",
+        "Content": text,
+        "MsgId": msg_id or str(uuid.uuid4().int)[:19],
+    }
+
+
+def signed_query(**extra: str) -> dict[str, str]:
+    """timestamp, nonce and the plain signature every request carries."""
+    timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
+    return {
+        "signature": signature(TOKEN, timestamp, nonce),
+        "timestamp": timestamp,
+        "nonce": nonce,
+        **extra,
+    }
+
+
+def callback(
+    inner: bytes | dict[str, str | int], safe: bool = True
+) -> tuple[dict[str, str], bytes]:
+    """Query and body of a POST callback in plain or safe mode."""
+    message = inner if isinstance(inner, bytes) else xml_of(inner)
+    query = signed_query(openid=OPENID)
+    if not safe:
+        return query, message
+    encrypted = WXBizMsgCrypt(TOKEN, AES_KEY, APP_ID).encrypt(message)
+    query["encrypt_type"] = "aes"
+    query["msg_signature"] = signature(TOKEN, query["timestamp"], query["nonce"], encrypted)
+    return query, xml_of({"ToUserName": "gh_1234567890ab", "Encrypt": encrypted})
+
+
+@dataclass
+class FakeWeChat(FakeAPI):
+    """cgi-bin/token and cgi-bin/message/custom/send as documented, recording calls."""
+
+    def routes(self, app: web.Application) -> None:
+        """Add the documented paths."""
+        app.router.add_get("/cgi-bin/token", self.token)
+        app.router.add_post("/cgi-bin/message/custom/send", self.custom_send)
+
+    async def token(self, request: web.Request) -> web.Response:
+        """Issue a token for the right app id and secret."""
+        q = request.query
+        if q.get("grant_type") != "client_credential":
+            return web.json_response({"errcode": 40002, "errmsg": "invalid grant_type"})
+        if q.get("appid") != APP_ID or q.get("secret") != SECRET:
+            return web.json_response({"errcode": 40125, "errmsg": "invalid appsecret"})
+        return web.json_response(self.issue_token())
+
+    async def custom_send(self, request: web.Request) -> web.Response:
+        """Record a customer-service message."""
+        return await self.record(request)
+
+    def to(self, user: str) -> list[str]:
+        """Texts sent to one follower, in order."""
+        return [s.body["text"]["content"] for s in self.sends if s.body.get("touser") == user]

@@ -1,0 +1,122 @@
+"""A fake WeCom API (gettoken, message/send, webhook/send) and the callbacks WeCom would send."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from bot.connectors.wxcrypto import WXBizMsgCrypt, signature
+from tests.fake_api import FakeAPI, xml_of
+
+# Tencent's Python sample credentials (its URL-check vector is in test_wxcrypto).
+CORP_ID = "ww1436e0e65a779aee"
+TOKEN = "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo"
+AES_KEY = "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
+AGENT_ID = "1000002"
+SECRET = "wecom-secret-for-tests"
+ROBOT_KEY = "robot-key-0001"
+
+
+def env(api_base: str) -> dict[str, str]:
+    """The LINLI_WECOM_* variables pointing at a fake."""
+    return {
+        "LINLI_WECOM_CORP_ID": CORP_ID,
+        "LINLI_WECOM_AGENT_ID": AGENT_ID,
+        "LINLI_WECOM_SECRET": SECRET,
+        "LINLI_WECOM_TOKEN": TOKEN,
+        "LINLI_WECOM_AES_KEY": AES_KEY,
+        "LINLI_WECOM_API_BASE": api_base,
+    }
+
+
+def crypt() -> WXBizMsgCrypt:
+    """The app's crypto, as the platform holds it."""
+    return WXBizMsgCrypt(TOKEN, AES_KEY, CORP_ID)
+
+
+def text_fields(user: str, text: str, msg_id: str | None = None) -> dict[str, str | int]:
+    """A text message from a member."""
+    return {
+        "ToUserName": CORP_ID,
+        "FromUserName": user,
+        "CreateTime": int(time.time()),
+        "MsgType": "text",
+        "Content": text,
+        "MsgId": msg_id or str(uuid.uuid4().int)[:19],
+        "AgentID": int(AGENT_ID),
+    }
+
+
+def callback(inner: bytes | dict[str, str | int]) -> tuple[dict[str, str], bytes]:
+    """Query and body of an encrypted POST callback carrying an inner XML (or its fields)."""
+    message = inner if isinstance(inner, bytes) else xml_of(inner)
+    timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
+    c = crypt()
+    encrypted = c.encrypt(message)
+    body = xml_of({"ToUserName": CORP_ID, "Encrypt": encrypted, "AgentID": int(AGENT_ID)})
+    query = {
+        "msg_signature": signature(TOKEN, timestamp, nonce, encrypted),
+        "timestamp": timestamp,
+        "nonce": nonce,
+    }
+    return query, body
+
+
+def url_check(echo: str) -> dict[str, str]:
+    """Query of a GET URL verification whose echostr decrypts to echo."""
+    timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
+    echostr = crypt().encrypt(echo.encode())
+    return {
+        "msg_signature": signature(TOKEN, timestamp, nonce, echostr),
+        "timestamp": timestamp,
+        "nonce": nonce,
+        "echostr": echostr,
+    }
+
+
+@dataclass
+class FakeWeCom(FakeAPI):
+    """gettoken, message/send and webhook/send as documented, recording calls."""
+
+    robot_keys: set[str] = field(default_factory=lambda: {ROBOT_KEY})
+
+    def routes(self, app: web.Application) -> None:
+        """Add the documented paths."""
+        app.router.add_get("/cgi-bin/gettoken", self.gettoken)
+        app.router.add_post("/cgi-bin/message/send", self.message_send)
+        app.router.add_post("/cgi-bin/webhook/send", self.webhook_send)
+
+    async def gettoken(self, request: web.Request) -> web.Response:
+        """Issue a token for the right corp id and secret."""
+        q = request.query
+        if q.get("corpid") != CORP_ID:
+            return web.json_response({"errcode": 40013, "errmsg": "invalid corpid"})
+        if q.get("corpsecret") != SECRET:
+            return web.json_response({"errcode": 40001, "errmsg": "invalid secret"})
+        return web.json_response(self.issue_token())
+
+    async def message_send(self, request: web.Request) -> web.Response:
+        """Record an application message."""
+        return await self.record(request)
+
+    async def webhook_send(self, request: web.Request) -> web.Response:
+        """Record a group robot push (authenticated by its key, not a token)."""
+        if request.query.get("key") not in self.robot_keys:
+            return web.json_response({"errcode": 93000, "errmsg": "invalid webhook url"})
+        return await self.record(request, check_token=False)
+
+    def ok_answer(self) -> dict[str, Any]:
+        """message/send's success answer."""
+        return {"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": uuid.uuid4().hex}
+
+    def to(self, user: str) -> list[str]:
+        """Texts sent to one member, in order."""
+        return [
+            s.body["text"]["content"]
+            for s in self.sends
+            if s.path.endswith("message/send") and s.body.get("touser") == user
+        ]

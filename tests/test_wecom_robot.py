@@ -1,0 +1,124 @@
+"""WeCom sending parts on their own: group robot pushes (paced, never dropped) and slow APIs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from functools import partial
+
+import aiohttp
+import pytest
+from redis.asyncio import Redis
+
+from bot.config import load_settings
+from bot.connectors import SendError
+from bot.connectors.wecom import WeComConnector
+from bot.connectors.wecom_robot import GroupRobot
+from storage.outbox import Delivery
+from tests import fake_wecom as wecom
+from tests.support import write_config
+
+
+@pytest.fixture
+async def redis_client(redis_url):
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+async def until_sent(push: Callable[[], Awaitable[None]], waits: list[float]) -> None:
+    """What the outbox does with retry_after: wait, then try again."""
+    while True:
+        try:
+            await push()
+            return
+        except SendError as exc:
+            assert exc.retry_after is not None and not exc.permanent
+            waits.append(exc.retry_after)
+            await asyncio.sleep(exc.retry_after)
+
+
+async def test_robot_pushes_are_paced_and_queued_not_dropped(fake_wecom_api, redis_client):
+    fake, url = fake_wecom_api
+    async with aiohttp.ClientSession() as http:
+        robot = GroupRobot(http, redis_client, wecom.ROBOT_KEY, api_base=url, windows=[(5, 1.0)])
+        waits: list[float] = []
+        started = time.monotonic()
+        await asyncio.gather(
+            *(
+                until_sent(partial(robot.send_text, f"任务{i}", ["zhangsan", "@all"]), waits)
+                for i in range(12)
+            )
+        )
+        await until_sent(partial(robot.send_markdown, "**网格通知** <@zhangsan>"), waits)
+    assert time.monotonic() - started >= 2.0  # 12 pushes at 5 a second need two more windows
+    assert waits and len(fake.sends) == 13
+    assert sorted(fake.texts()[:12]) == sorted(f"任务{i}" for i in range(12))
+    assert fake.sends[0].body["text"]["mentioned_list"] == ["zhangsan", "@all"]
+    assert fake.sends[-1].body == {"msgtype": "markdown",
+                                   "markdown": {"content": "**网格通知** <@zhangsan>"}}  # fmt: skip
+    assert fake.token_calls == 0
+
+
+async def test_robot_errors(fake_wecom_api, redis_client):
+    fake, url = fake_wecom_api
+    async with aiohttp.ClientSession() as http:
+        bad = GroupRobot(http, redis_client, "wrong-key", api_base=url)
+        with pytest.raises(SendError) as err:
+            await bad.send_text("x")
+        assert err.value.permanent and "wrong-key" not in str(err.value)
+        robot = GroupRobot(http, redis_client, wecom.ROBOT_KEY, api_base=url, rate_limited_retry=7)
+        fake.errcode_next = [45009]
+        with pytest.raises(SendError) as err:
+            await robot.send_text("x")
+        assert err.value.retry_after == 7
+
+
+@pytest.fixture
+async def connector(tmp_path, fake_wecom_api, redis_client):
+    fake, url = fake_wecom_api
+    env = {"LINLI_CONFIG": str(write_config(tmp_path)), **wecom.env(url)}
+    conn = WeComConnector(load_settings(env), timeout=0.5)
+    await conn.start(redis_client)
+    yield fake, conn
+    await conn.close()
+
+
+DELIVERY = Delivery(message_id=1, delivery_id="out-1", platform="wecom", chat_id="m1",
+                    user_id="m1", text="您好", reply_to=None, attempts=1)  # fmt: skip
+
+
+async def test_slow_answers_within_the_timeout_are_fine_beyond_it_retried(connector):
+    fake, conn = connector
+    fake.delay = 0.2
+    await conn.send(DELIVERY)
+    fake.delay = 1.0
+    with pytest.raises(SendError) as err:
+        await conn.send(DELIVERY)
+    assert not err.value.permanent and err.value.retry_after is None
+    fake.delay = 0
+    fake.http_fail_next = 1
+    with pytest.raises(SendError, match="HTTP 503"):
+        await conn.send(DELIVERY)
+
+
+async def test_permanent_errors_and_long_texts(connector):
+    fake, conn = connector
+    fake.errcode_next = [81013]
+    with pytest.raises(SendError) as err:
+        await conn.send(DELIVERY)
+    assert err.value.permanent
+    await conn.send(replace(DELIVERY, text="路" * 1000))  # 3,000 bytes: two messages
+    assert [len(t.encode()) for t in fake.to("m1")] == [1998, 1002]
+
+
+async def test_concurrent_refreshers_fetch_one_token(connector, redis_client):
+    fake, conn = connector
+    tokens = await asyncio.gather(*(conn.tokens.refresh(stale=None) for _ in range(10)))
+    assert len(set(tokens)) == 1 and fake.token_calls == 1
+    ttl = await redis_client.ttl(conn.tokens.key)
+    assert 6800 <= ttl <= 6900  # refreshed five minutes before the platform's expiry
+    again = await conn.tokens.refresh(stale=tokens[0])
+    assert again != tokens[0] and fake.token_calls == 2
