@@ -19,7 +19,7 @@ class EmbeddedRedis:
     """Start, check and stop a private redis-server listening on a unix socket."""
 
     def __init__(self, directory: Path, *, appendonly: bool = True) -> None:
-        self.directory = directory
+        self.directory = directory.resolve()
         self.appendonly = appendonly
         self.process: subprocess.Popen[bytes] | None = None
 
