@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -90,7 +91,7 @@ async def run(args: argparse.Namespace, nlu_url: str) -> None:
         body = json.dumps({"message_id": mid, "user_id": user, "chat_id": user,
                            "text": TEXTS[index % len(TEXTS)],
                            "timestamp": int(time.time())}, ensure_ascii=False).encode()  # fmt: skip
-        async with slots:
+        async with slots if not args.rate else contextlib.nullcontext():
             start = time.perf_counter()
             sent_at[mid] = start
             async with session.post("http://127.0.0.1:18080/webhooks/generic", data=body,
@@ -101,14 +102,22 @@ async def run(args: argparse.Namespace, nlu_url: str) -> None:
 
     started = time.perf_counter()
     async with aiohttp.ClientSession() as session:
-        await asyncio.gather(*(one(session, i) for i in range(args.messages)))
+        if args.rate:  # open loop: a new message every 1/rate seconds, whatever the answers
+            pending = []
+            for i in range(args.messages):
+                pending.append(asyncio.create_task(one(session, i)))
+                await asyncio.sleep(1 / args.rate)
+            await asyncio.gather(*pending)
+        else:
+            await asyncio.gather(*(one(session, i) for i in range(args.messages)))
     try:
         await asyncio.wait_for(done.wait(), timeout=300)
     except TimeoutError:
         print(f"only {len(reply_latency)} of {args.messages} replies within 300 s")
     elapsed = time.perf_counter() - started
     print(f"machine: {os.cpu_count()} cores; database: {db_url.split(':')[0]}; NLU: {nlu_url}")
-    print(f"{args.messages} messages, {args.concurrency} in flight, {elapsed:.1f} s, "
+    load = f"offered {args.rate}/s" if args.rate else f"{args.concurrency} in flight"
+    print(f"{args.messages} messages, {load}, {elapsed:.1f} s, "
           f"{len(reply_latency) / elapsed:.1f} replies/s")  # fmt: skip
     report("receive-to-200", ack_latency)
     if reply_latency:
@@ -124,6 +133,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="60 messages")
     parser.add_argument("--messages", type=int, default=600)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rate", type=float, help="offered load in messages/s (open loop)")
     args = parser.parse_args()
     if args.quick:
         args.messages = 60
