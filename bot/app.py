@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -30,6 +30,14 @@ from storage.db import create_engine, session_factory
 from storage.embedded_redis import EmbeddedRedis
 
 log = logging.getLogger(__name__)
+
+
+async def _bounded(step: Awaitable[object], what: str, seconds: float = 5.0) -> None:
+    """Run one shutdown step, but never let it hold up the stop for more than a few seconds."""
+    try:
+        await asyncio.wait_for(step, timeout=seconds)
+    except TimeoutError:
+        log.warning("%s took over %.0f s; stopping anyway", what, seconds)
 
 
 def connect_redis(url: str) -> Redis:
@@ -105,10 +113,10 @@ def _runtime_ctx(settings: Settings, connectors: dict[str, Connector]):  # type:
             yield
         finally:
             for connector in connectors.values():
-                await connector.close()
-            await nlu.close()
-            await redis.aclose()
-            await engine.dispose()
+                await _bounded(connector.close(), f"closing connector {connector.platform}")
+            await _bounded(nlu.close(), "closing the NLU client")
+            await _bounded(redis.aclose(), "closing Redis")
+            await _bounded(engine.dispose(), "closing the database pool")
             if embedded is not None:
                 await asyncio.to_thread(embedded.stop)
 

@@ -46,11 +46,21 @@ def choice_number(text: str) -> int | None:
     return int(digit) if digit.isdigit() else _HANZI_DIGITS[digit]
 
 
+_STATUS_COMMAND = re.compile(r"^(?:查询|查进度|查工单|进度)(\d{4,6})?$")
+
+
+def is_status_command(text: str) -> bool:
+    """True for the status command the bot itself prints: 查询, or 查询 1001."""
+    return _STATUS_COMMAND.match(squeeze(text)) is not None
+
+
 def in_flow(state: dict[str, Any]) -> bool:
     """True when the bot is waiting for an answer to its own question."""
     return isinstance(state.get("flow"), str)
 
 
 def answers_without_nlu(text: str, state: dict[str, Any]) -> bool:
-    """True when the text is a cancel word or a numbered choice answering the bot's question."""
+    """True for the bot's own status command, or a cancel word or number answering its question."""
+    if is_status_command(text):
+        return True
     return in_flow(state) and (is_cancel(text) or choice_number(text) is not None)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from handlers import menu
+from handlers import menu, status
 from handlers.context import Context
-from handlers.dialogue import is_cancel
+from handlers.dialogue import is_cancel, is_status_command
 from handlers.registry import Registry, flow_handler
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,10 @@ async def respond(ctx: Context, registry: Registry) -> None:
         ctx.state.clear()
         ctx.action = "cancel"
         ctx.reply("好的，已取消。" if had_flow else "好的。还有需要随时告诉我。")
+        return
+    if is_status_command(ctx.text):
+        ctx.state.clear()
+        await status.check_status(ctx)
         return
     flow = flow_handler(ctx.state)
     handler = registry.get(flow)

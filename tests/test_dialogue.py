@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.dialogue import answers_without_nlu, choice_number, is_cancel
+from handlers.dialogue import answers_without_nlu, choice_number, is_cancel, is_status_command
 
 
 @pytest.mark.parametrize(
@@ -30,3 +30,13 @@ def test_only_answers_to_the_bots_question_skip_nlu():
     assert answers_without_nlu("1", {"flow": "report"})
     assert not answers_without_nlu("1", {})
     assert not answers_without_nlu("东关中巷", {"flow": "report"})
+
+
+@pytest.mark.parametrize("text", ["查询", "查询 1001", "查询1001。", "查进度", " 进度 "])
+def test_the_bots_own_status_command_needs_no_nlu(text):
+    assert is_status_command(text) and answers_without_nlu(text, {})
+
+
+@pytest.mark.parametrize("text", ["查询一下我报的路灯", "查询 12", "帮我查询"])
+def test_other_status_questions_go_to_nlu(text):
+    assert not is_status_command(text)
