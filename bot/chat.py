@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.connectors.signing import signed_headers, verify
+from bot.connectors.signing import signed_headers, verify_request
 
 
 class ChatClient:
@@ -29,13 +29,7 @@ class ChatClient:
     async def receive(self, request: web.Request) -> web.Response:
         """The outbound URL: verify the server's signature and show replies meant for us."""
         body = await request.read()
-        reason = verify(
-            self.secret,
-            request.headers.get("X-Linli-Timestamp"),
-            request.headers.get("X-Linli-Signature"),
-            body,
-            300,
-        )
+        reason = verify_request(self.secret, request.headers, body, 300)
         if reason:
             return web.json_response({"error": reason}, status=401)
         data: dict[str, Any] = json.loads(body)

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.connectors import Accept, SendError
-from bot.connectors.signing import signed_headers, verify
+from bot.connectors.signing import signed_headers, verify_request
 from bot.events import InboundEvent
 from bot.responses import error, ok
 from storage.outbox import Delivery
@@ -86,13 +86,7 @@ class GenericConnector:
     async def webhook(self, request: web.Request) -> web.Response:
         """Check the signature, reject bad bodies, store and queue, then answer 200."""
         body = await request.read()
-        reason = verify(
-            self.secret,
-            request.headers.get("X-Linli-Timestamp"),
-            request.headers.get("X-Linli-Signature"),
-            body,
-            self.skew,
-        )
+        reason = verify_request(self.secret, request.headers, body, self.skew)
         if reason:
             return error(401, "bad_signature", reason)
         event = parse_body(body)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Mapping
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -37,3 +38,10 @@ def verify(
     if not hmac.compare_digest(expected.encode(), signature.strip().encode()):
         return "signature does not match"
     return None
+
+
+def verify_request(secret: str, headers: Mapping[str, str], body: bytes, skew: int) -> str | None:
+    """verify() with the X-Linli-Timestamp and X-Linli-Signature headers of a request."""
+    return verify(
+        secret, headers.get("X-Linli-Timestamp"), headers.get("X-Linli-Signature"), body, skew
+    )

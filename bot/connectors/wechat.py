@@ -20,12 +20,10 @@ from bot.config import Settings
 from bot.connectors import Accept, SendError
 from bot.connectors.wxcrypto import (
     CryptoError,
-    SignatureError,
     WXBizMsgCrypt,
     check_signature,
-    parse_xml,
 )
-from bot.connectors.wxmessage import BadMessage, split_text, to_event
+from bot.connectors.wxmessage import accept_callback, split_text
 from bot.connectors.wxtoken import TokenCache, errcode, fetch_token, post_with_token
 from bot.responses import error
 from storage.outbox import Delivery
@@ -83,22 +81,17 @@ class WeChatConnector:
         q = request.query
         if not self._signed(request):
             return error(401, "bad_signature", "signature does not match")
-        try:
-            if q.get("encrypt_type", "raw").lower() == "aes":
-                if self.crypt is None:
-                    return error(400, "bad_request", "safe mode needs LINLI_WECHAT_AES_KEY")
-                body = self.crypt.decrypt_message(
-                    body, q.get("msg_signature"), q.get("timestamp"), q.get("nonce")
-                )
-            event = to_event(PLATFORM, parse_xml(body))
-        except SignatureError as exc:
-            return error(401, "bad_signature", str(exc))
-        except (CryptoError, BadMessage) as exc:
-            return error(400, "bad_request", str(exc))
-        if event is not None:
-            assert self._accept is not None
-            await self._accept(event)
-        return web.Response(text="success")
+
+        def read_xml() -> bytes:
+            if q.get("encrypt_type", "raw").lower() != "aes":
+                return body
+            if self.crypt is None:
+                raise CryptoError("safe mode needs LINLI_WECHAT_AES_KEY")
+            return self.crypt.decrypt_message(
+                body, q.get("msg_signature"), q.get("timestamp"), q.get("nonce")
+            )
+
+        return await accept_callback(PLATFORM, read_xml, self._accept, "success")
 
     async def start(self, redis: Redis) -> None:
         """Open the HTTP client; the access_token is cached in Redis for all processes."""

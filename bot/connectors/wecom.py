@@ -19,8 +19,8 @@ from redis.exceptions import RedisError
 from bot.config import Settings
 from bot.connectors import Accept, SendError
 from bot.connectors.ratelimit import SlidingWindowLimiter
-from bot.connectors.wxcrypto import CryptoError, SignatureError, WXBizMsgCrypt, parse_xml
-from bot.connectors.wxmessage import BadMessage, split_text, to_event
+from bot.connectors.wxcrypto import CryptoError, SignatureError, WXBizMsgCrypt
+from bot.connectors.wxmessage import accept_callback, split_text
 from bot.connectors.wxtoken import TokenCache, errcode, fetch_token, post_with_token
 from bot.responses import error
 from storage.outbox import Delivery
@@ -92,19 +92,14 @@ class WeComConnector:
         """Check, decrypt, parse, store and queue a callback; an empty 200 when accepted."""
         body = await request.read()
         q = request.query
-        try:
-            inner = self.crypt.decrypt_message(
+        return await accept_callback(
+            PLATFORM,
+            lambda: self.crypt.decrypt_message(
                 body, q.get("msg_signature"), q.get("timestamp"), q.get("nonce")
-            )
-            event = to_event(PLATFORM, parse_xml(inner))
-        except SignatureError as exc:
-            return error(401, "bad_signature", str(exc))
-        except (CryptoError, BadMessage) as exc:
-            return error(400, "bad_request", str(exc))
-        if event is not None:
-            assert self._accept is not None
-            await self._accept(event)
-        return web.Response(text="")
+            ),
+            self._accept,
+            "",
+        )
 
     async def start(self, redis: Redis) -> None:
         """Open the HTTP client; the token cache and the pacing limiter live in Redis."""

@@ -22,9 +22,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
+from aiohttp import web
+
+from bot.connectors import Accept
+from bot.connectors.wxcrypto import CryptoError, SignatureError, parse_xml
 from bot.events import InboundEvent
+from bot.responses import error
 
 log = logging.getLogger(__name__)
 GREETING = "你好"
@@ -120,3 +126,19 @@ def split_text(text: str, max_bytes: int = 2000) -> list[str]:
         current += line
     pieces.append(current)
     return [p.strip("\n") for p in pieces if p.strip()] or [text]
+
+
+async def accept_callback(
+    platform: str, read_xml: Callable[[], bytes], accept: Accept | None, answer: str
+) -> web.Response:
+    """Decrypt/parse a callback (401 bad signature, 400 bad body), store it, then `answer`."""
+    try:
+        event = to_event(platform, parse_xml(read_xml()))
+    except SignatureError as exc:
+        return error(401, "bad_signature", str(exc))
+    except (CryptoError, BadMessage) as exc:
+        return error(400, "bad_request", str(exc))
+    if event is not None:
+        assert accept is not None
+        await accept(event)
+    return web.Response(text=answer)
