@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -23,7 +22,3 @@ def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the database at url to a revision (synchronously)."""
     command.upgrade(alembic_config(url), revision)
 
-
-async def upgrade_async(url: str, revision: str = "head") -> None:
-    """Migrate from inside a running event loop, in a worker thread."""
-    await asyncio.to_thread(upgrade, url, revision)
