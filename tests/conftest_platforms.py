@@ -5,6 +5,7 @@ Load with `pytest_plugins = ["tests.conftest_platforms"]` (tests/conftest.py doe
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from bot.app import create_app
 from bot.config import load_settings
 from bot.runtime import RUNTIME
 from storage.db import create_engine, session_factory
-from storage.messages import Message, record_outbound
+from storage.messages import SENDING, Message, record_outbound
 from storage.residents import get_or_create_conversation
 from tests import fake_wechat, fake_wecom
 from tests.fake_wechat import FakeWeChat
@@ -113,3 +114,15 @@ async def messages(db_url: str, platform: str, direction: str = "in") -> list[Me
             return list((await session.scalars(stmt)).all())
     finally:
         await engine.dispose()
+
+
+async def settled(db_url: str, platform: str, within: float = 10.0) -> list[Message]:
+    """Outbound messages once none is mid-send (the fake sees a send before it is marked)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        outs = await messages(db_url, platform, "out")
+        if all(m.status != SENDING for m in outs):
+            return outs
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{platform}: replies still being sent after {within} s")
+        await asyncio.sleep(0.05)

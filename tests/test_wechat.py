@@ -11,7 +11,7 @@ from bot.config import ConfigError, load_settings
 from bot.connectors.wxcrypto import WXBizMsgCrypt, signature
 from storage.messages import FAILED, SENT
 from tests import fake_wechat as wechat
-from tests.conftest_platforms import messages, queue_replies
+from tests.conftest_platforms import messages, queue_replies, settled
 from tests.fake_api import xml_of
 from tests.support import write_config
 from tests.test_wxcrypto import BILLION_LAUGHS, EXTERNAL_ENTITY
@@ -138,7 +138,7 @@ async def test_token_expiry_mid_burst_refreshes_once(platform_client, fake_wecha
         await queue_replies(client, "wechat", f"o-{i}", [f"reply {i}"])
     await fake.wait_for(16)
     assert fake.token_calls == 2
-    assert all(m.status == SENT for m in await messages(db_url, "wechat", "out"))
+    assert all(m.status == SENT for m in await settled(db_url, "wechat"))
 
 
 async def test_quota_limited_send_is_retried_later(platform_client, fake_wechat_api, db_url):
@@ -147,7 +147,7 @@ async def test_quota_limited_send_is_retried_later(platform_client, fake_wechat_
     fake.errcode_next = [45009]
     await queue_replies(client, "wechat", "o-q", ["稍后"])
     await fake.wait_for(1)
-    [out] = await messages(db_url, "wechat", "out")
+    [out] = await settled(db_url, "wechat")
     assert (out.status, out.attempts) == (SENT, 1)
 
 

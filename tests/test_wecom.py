@@ -10,7 +10,7 @@ import pytest
 from bot.connectors.wxcrypto import signature
 from storage.messages import SENT
 from tests import fake_wecom as wecom
-from tests.conftest_platforms import messages, queue_replies
+from tests.conftest_platforms import messages, queue_replies, settled
 from tests.fake_api import xml_of
 from tests.test_wxcrypto import BILLION_LAUGHS, EXTERNAL_ENTITY
 
@@ -151,7 +151,7 @@ async def test_token_expiry_mid_burst_refreshes_once(platform_client, fake_wecom
     await fake.wait_for(21)
     assert fake.token_calls == 2
     assert sorted(fake.texts()) == sorted(["one", *(f"reply {i}" for i in range(20))])
-    assert all(m.status == SENT for m in await messages(db_url, "wecom", "out"))
+    assert all(m.status == SENT for m in await settled(db_url, "wecom"))
 
 
 async def test_rate_limited_send_is_retried_later(platform_client, fake_wecom_api, db_url):
@@ -165,7 +165,7 @@ async def test_rate_limited_send_is_retried_later(platform_client, fake_wecom_ap
     await fake.wait_for(1)
     assert time.monotonic() - started >= 0.6
     assert len(fake.refused) == 2 and fake.to("sunqi") == ["稍后送达"]
-    [out] = await messages(db_url, "wecom", "out")
+    [out] = await settled(db_url, "wecom")
     assert (out.status, out.attempts) == (SENT, 1)  # waiting is not a failed attempt
 
 
@@ -175,7 +175,7 @@ async def test_server_errors_are_retried(platform_client, fake_wecom_api, db_url
     fake.http_fail_next = 2
     await queue_replies(client, "wecom", "zhou", ["终于到了"])
     await fake.wait_for(1)
-    [out] = await messages(db_url, "wecom", "out")
+    [out] = await settled(db_url, "wecom")
     assert (out.status, out.attempts) == (SENT, 3)
 
 
@@ -199,7 +199,7 @@ async def test_hundred_sends_to_one_member_are_paced_none_dropped(
     times = sorted(s.at for s in sends)
     for limit, span in windows:  # never more in a window than allowed (slack for HTTP jitter)
         assert max(sum(1 for t in times if s <= t < s + span * 0.7) for s in times) <= limit
-    outs = await messages(db_url, "wecom", "out")
+    outs = await settled(db_url, "wecom")
     assert {(m.status, m.attempts) for m in outs} == {(SENT, 1)}
 
 
