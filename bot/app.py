@@ -22,8 +22,10 @@ from bot.events import InboundEvent
 from bot.ingest import accept
 from bot.responses import error_middleware
 from bot.runtime import RUNTIME, SETTINGS, Runtime, services_from
+from bot.scheduler import JobScheduler
 from bot.tasks import background_task, cancel_and_wait
 from bot.worker import InboundWorker, sweep_forever
+from handlers.jobs import default_jobs
 from handlers.registry import default_registry
 from nlu.client import NLUClient
 from storage.db import create_engine, session_factory
@@ -131,6 +133,9 @@ async def _worker_ctx(app: web.Application) -> AsyncIterator[None]:
         background_task(Deliverer(runtime).run(), "outbox-delivery"),
         background_task(sweep_forever(runtime), "sweeper"),
     ]
+    scheduler = JobScheduler(runtime, default_jobs())
+    scheduler.start()
     yield
+    scheduler.shutdown()
     await cancel_and_wait(tasks)
     await worker.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -49,6 +49,7 @@ class Category(_Strict):
     accept_minutes: Annotated[int, Field(gt=0)]
     resolve_hours: Annotated[float, Field(gt=0)]
     urgent: bool = False
+    route: Literal["grid", "staff"] = "grid"
 
 
 class Dialogue(_Strict):

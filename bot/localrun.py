@@ -14,7 +14,7 @@ from nlu.rasa_process import RasaServer, server_ready
 from nlu.train import train
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
-from storage.seed import read_seed, seed_community
+from storage.seed import read_seed, seed_all
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ async def seed(settings: Settings) -> int:
     engine = create_engine(settings.database_url)
     try:
         async with session_factory(engine)() as session, session.begin():
-            return await seed_community(session, data)
+            return await seed_all(session, data)
     finally:
         await engine.dispose()
 

@@ -14,7 +14,7 @@ from handlers.dialogue import answers_without_nlu
 from handlers.dispatch import respond
 from nlu.client import Entity, NLUUnavailable, ParseResult
 from nlu.normalize import normalize
-from storage.base import utcnow
+from storage.community import worker_by_identity
 from storage.messages import RECEIVED, Message, claim_for_processing, record_outbound
 from storage.residents import Conversation, Resident
 from storage.state import load_state, save_state
@@ -80,6 +80,7 @@ async def process_message(runtime: Runtime, message_id: int) -> bool:
         conversation = await session.get(Conversation, conversation.id, with_for_update=False)
         resident = await session.get(Resident, conversation.resident_id) if conversation else None
         assert conversation is not None and resident is not None
+        worker = await worker_by_identity(session, conversation.platform, conversation.user_id)
         ctx = Context(
             session=session,
             services=runtime.services,
@@ -88,8 +89,9 @@ async def process_message(runtime: Runtime, message_id: int) -> bool:
             message_id=message_id,
             text=text,
             parse=parse,
-            now=utcnow(),
+            now=runtime.clock(),
             state=dict(state),
+            worker=worker,
         )
         try:
             async with session.begin_nested():

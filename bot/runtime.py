@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -11,9 +13,10 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from handlers.context import Services
+from handlers.context import CategoryRule, Services
 from handlers.registry import Registry
 from nlu.client import NLUClient
+from storage.base import utcnow
 
 if TYPE_CHECKING:
     from bot.connectors import Connector
@@ -32,6 +35,7 @@ class Runtime:
     services: Services
     connectors: dict[str, Connector] = field(default_factory=dict)
     outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    clock: Callable[[], datetime] = utcnow  # tests replace it to move time (SLA, reminders)
 
 
 def services_from(settings: Settings) -> Services:
@@ -43,6 +47,16 @@ def services_from(settings: Settings) -> Services:
         urgent_categories=frozenset(n for n, c in cfg.categories.items() if c.urgent),
         report_intents=dict(cfg.report_intents),
         min_confidence=cfg.dialogue.min_confidence,
+        categories={
+            name: CategoryRule(
+                label=c.label,
+                accept_minutes=c.accept_minutes,
+                resolve_hours=c.resolve_hours,
+                urgent=c.urgent,
+                route=c.route,
+            )
+            for name, c in cfg.categories.items()
+        },
     )
 
 

@@ -9,7 +9,19 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nlu.client import ParseResult
+from storage.community import Worker
 from storage.residents import Conversation, Resident
+
+
+@dataclass(frozen=True)
+class CategoryRule:
+    """How tickets of a category are routed and how fast they must move (config.yml)."""
+
+    label: str
+    accept_minutes: int
+    resolve_hours: float
+    urgent: bool = False
+    route: str = "grid"  # grid: the grid's worker; staff: community staff
 
 
 @dataclass(frozen=True)
@@ -21,11 +33,15 @@ class Services:
     urgent_categories: frozenset[str]
     report_intents: dict[str, str]
     min_confidence: float
+    categories: dict[str, CategoryRule] = field(default_factory=dict)
 
 
 @dataclass
 class Context:
-    """One turn of a conversation: the message, its parse, the state, and the replies."""
+    """One turn of a conversation: the message, its parse, the state, and the replies.
+
+    worker is set when the sender is a known grid worker or staff member (their commands).
+    """
 
     session: AsyncSession
     services: Services
@@ -36,6 +52,7 @@ class Context:
     parse: ParseResult | None
     now: datetime
     state: dict[str, Any] = field(default_factory=dict)
+    worker: Worker | None = None
     replies: list[str] = field(default_factory=list)
     action: str | None = None
 

@@ -51,10 +51,10 @@ class Registry:
 
 def default_registry(modules: Iterable[ModuleType] | None = None) -> Registry:
     """Build the registry of the standard handler modules."""
-    from handlers import chitchat, menu, reports, status
+    from handlers.modules import handler_modules
 
     registry = Registry()
-    for module in modules or (chitchat, menu, reports, status):
+    for module in modules or handler_modules():
         registry.add_module(module)
     return registry
 

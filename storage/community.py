@@ -38,9 +38,14 @@ class GridPlace(Base):
 
 
 class Worker(Base):
-    """A grid worker (网格员) or community staff member who takes tasks."""
+    """A grid worker (网格员), the community leader or a staff member who takes tasks.
+
+    role is grid_worker, leader or staff; platform + platform_user_id is where pushes go
+    and how their own chat messages are recognised as a worker's.
+    """
 
     __tablename__ = "workers"
+    __table_args__ = (Index("ix_workers_identity", "platform", "platform_user_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
@@ -61,6 +66,8 @@ class PartnerUnit(Base):
     name: Mapped[str] = mapped_column(String(128))
     category: Mapped[str] = mapped_column(String(32), index=True)
     contact: Mapped[str | None] = mapped_column(String(64))
+    platform: Mapped[str | None] = mapped_column(String(16))
+    platform_user_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -84,3 +91,21 @@ async def grid_worker(session: AsyncSession, grid_id: int) -> Worker | None:
     """Return the responsible worker of a grid."""
     stmt = select(Worker).where(Worker.grid_id == grid_id, Worker.role == "grid_worker")
     return (await session.scalars(stmt.order_by(Worker.id).limit(1))).first()
+
+
+async def worker_by_identity(session: AsyncSession, platform: str, user_id: str) -> Worker | None:
+    """The worker who chats under this platform identity, if any."""
+    stmt = select(Worker).where(Worker.platform == platform, Worker.platform_user_id == user_id)
+    return (await session.scalars(stmt.order_by(Worker.id).limit(1))).first()
+
+
+async def workers_with_role(session: AsyncSession, role: str) -> list[Worker]:
+    """Every worker of a role (leader, staff), oldest first."""
+    stmt = select(Worker).where(Worker.role == role).order_by(Worker.id)
+    return list((await session.scalars(stmt)).all())
+
+
+async def partner_unit_for(session: AsyncSession, category: str) -> PartnerUnit | None:
+    """The partner unit that answers for a category, if one is configured."""
+    stmt = select(PartnerUnit).where(PartnerUnit.category == category).order_by(PartnerUnit.id)
+    return (await session.scalars(stmt.limit(1))).first()

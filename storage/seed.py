@@ -1,7 +1,13 @@
-"""Load the demo community (grids, places, workers, partner units) from a YAML file."""
+"""Load the demo community from YAML: grids, workers, partner units, and each service's data.
+
+The seed file may name other files under `include:` (paths relative to it); their top-level
+keys are merged in. Each service adds a seeder to SEEDERS; seeders only insert what is
+not there yet, so seeding twice changes nothing.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +17,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.community import Grid, GridPlace, PartnerUnit, Worker
 
+Seeder = Callable[[AsyncSession, dict[str, Any]], Awaitable[int]]
+
+
+def _worker(item: dict[str, Any], grid_id: int | None, role: str) -> Worker:
+    return Worker(
+        name=item["name"],
+        phone=item.get("phone"),
+        role=item.get("role", role),
+        grid_id=grid_id,
+        platform=item.get("platform"),
+        platform_user_id=item.get("user_id"),
+    )
+
 
 async def seed_community(session: AsyncSession, data: dict[str, Any]) -> int:
-    """Insert grids, workers and partner units not present yet; return how many grids were new."""
+    """Insert grids, workers, staff and partner units not present yet; return how many grids."""
     existing = set((await session.scalars(select(Grid.code))).all())
     added = 0
     for item in data.get("grids", []):
@@ -23,18 +42,47 @@ async def seed_community(session: AsyncSession, data: dict[str, Any]) -> int:
         grid.places = [GridPlace(name=name) for name in item.get("places", [])]
         session.add(grid)
         await session.flush()
-        worker = item.get("worker")
-        if worker:
-            session.add(Worker(name=worker["name"], phone=worker.get("phone"), grid_id=grid.id))
+        if item.get("worker"):
+            session.add(_worker(item["worker"], grid.id, "grid_worker"))
         added += 1
+    names = set((await session.scalars(select(Worker.name))).all())
+    for item in data.get("staff", []):
+        if item["name"] not in names:
+            session.add(_worker(item, None, "staff"))
     units = set((await session.scalars(select(PartnerUnit.category))).all())
     for unit in data.get("partner_units", []):
         if unit["category"] not in units:
-            session.add(PartnerUnit(**unit))
+            session.add(
+                PartnerUnit(
+                    name=unit["name"],
+                    category=unit["category"],
+                    contact=unit.get("contact"),
+                    platform=unit.get("platform"),
+                    platform_user_id=unit.get("user_id"),
+                )
+            )
     await session.flush()
     return added
 
 
+SEEDERS: list[Seeder] = [seed_community]
+
+
+async def seed_all(session: AsyncSession, data: dict[str, Any]) -> int:
+    """Run every service's seeder on the merged seed data; return what they inserted."""
+    total = 0
+    for seeder in SEEDERS:
+        total += await seeder(session, data)
+    return total
+
+
 def read_seed(path: Path) -> dict[str, Any]:
-    """Read a seed file (YAML)."""
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    """Read a seed file and the files it includes, merged by top-level key."""
+    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for name in data.pop("include", None) or []:
+        extra = read_seed(path.parent / name)
+        clash = set(extra) & set(data)
+        if clash:
+            raise ValueError(f"seed file {name} repeats keys already defined: {sorted(clash)}")
+        data.update(extra)
+    return data

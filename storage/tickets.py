@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, select
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -21,6 +21,7 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_status_created", "status", "created_at"),
         Index("ix_tickets_reporter_status", "reporter_id", "status"),
+        Index("ix_tickets_grid_category_status", "grid_id", "category", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -34,6 +35,21 @@ class Ticket(Base):
     reporter_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
     source_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), unique=True)
+    partner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("partner_units.id"))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    details: Mapped[str | None] = mapped_column(Text)  # JSON: what a service flow collected
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    accept_due_at: Mapped[datetime | None] = mapped_column()
+    resolve_due_at: Mapped[datetime | None] = mapped_column()
+    accepted_at: Mapped[datetime | None] = mapped_column()
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
+    escalated_at: Mapped[datetime | None] = mapped_column()  # unaccepted: told the leader
+    whistled_at: Mapped[datetime | None] = mapped_column()  # overdue: 吹哨 to the partner unit
+    rating: Mapped[int | None] = mapped_column()
+    rating_note: Mapped[str | None] = mapped_column(String(255))
+    callback_needed: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    callback_done_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -50,6 +66,19 @@ class TicketEvent(Base):
     to_status: Mapped[str | None] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
+    photo_url: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TicketFollower(Base):
+    """A resident who reported the same problem (a duplicate) and gets the ticket's updates."""
+
+    __tablename__ = "ticket_followers"
+    __table_args__ = (UniqueConstraint("ticket_id", "resident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -22,7 +22,7 @@ from bot.config import Settings, load_settings
 from bot.connectors.signing import signed_headers, verify
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
-from storage.seed import read_seed, seed_community
+from storage.seed import read_seed, seed_all
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "test-secret-0123456789"
@@ -84,7 +84,7 @@ async def seed_demo(url: str) -> None:
     """Load the demo community (grids, workers, partner units) into a database."""
     engine = create_engine(url)
     async with session_factory(engine)() as session, session.begin():
-        await seed_community(session, read_seed(REPO / "seed" / "demo.yml"))
+        await seed_all(session, read_seed(REPO / "seed" / "demo.yml"))
     await engine.dispose()
 
 

@@ -62,6 +62,7 @@ def test_unknown_key_and_category_are_refused(tmp_path):
 
 def test_report_intent_must_name_a_defined_category(tmp_path):
     data = repo_config()
+    del data["categories"]["job"]
     data["report_intents"]["report_road"] = "job"
     with pytest.raises(ConfigError, match=r"report_intents\.report_road: category 'job'"):
         load_settings(env_for(write(tmp_path, data)))

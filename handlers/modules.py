@@ -1,0 +1,12 @@
+"""The handler modules of the standard bot: one per service. Add a new service here."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+
+def handler_modules() -> list[ModuleType]:
+    """Import and return every standard handler module (imports are deferred, no side effects)."""
+    from handlers import chitchat, menu, reports, status
+
+    return [chitchat, menu, reports, status]
