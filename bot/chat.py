@@ -16,7 +16,12 @@ from bot.connectors.signing import signed_headers, verify_request
 
 
 class ChatClient:
-    """Signs and posts typed lines; a small receiver prints the bot's replies for this user."""
+    """Signs and posts typed lines; a small receiver prints the bot's replies.
+
+    It is the whole demo in one terminal: pushes to other people (the grid worker's task
+    card, the leader's escalation) are shown too, marked with who received them, and
+    `/as worker-li` switches who you are typing as (`/as` alone shows who you are).
+    """
 
     def __init__(self, server: str, secret: str, user_id: str, listen: tuple[str, int]) -> None:
         self.server = server.rstrip("/")
@@ -33,9 +38,11 @@ class ChatClient:
         if reason:
             return web.json_response({"error": reason}, status=401)
         data: dict[str, Any] = json.loads(body)
-        if data.get("user_id") == self.user_id and data.get("message_id") not in self._seen:
+        if data.get("message_id") not in self._seen:
             self._seen.add(str(data.get("message_id")))
-            await self.replies.put(str(data.get("text", "")))
+            who = str(data.get("user_id"))
+            mark = "" if who == self.user_id else f"（发给 {who}）"
+            await self.replies.put(f"{mark}{data.get('text', '')}")
         return web.json_response({"ok": True})
 
     async def send(self, session: aiohttp.ClientSession, text: str) -> str:
@@ -46,7 +53,7 @@ class ChatClient:
             "chat_id": self.user_id,
             "text": text,
             "timestamp": int(time.time()),
-            "user_name": "终端居民",
+            "user_name": "终端用户",
         }
         body = json.dumps(payload, ensure_ascii=False).encode()
         url = f"{self.server}/webhooks/generic"
@@ -77,7 +84,10 @@ class ChatClient:
                 line = await loop.run_in_executor(None, sys.stdin.readline)
                 if not line:
                     break
-                if line.strip():
+                if line.strip().startswith("/as"):
+                    self.user_id = line.strip()[3:].strip() or self.user_id
+                    print(f"现在的身份：{self.user_id}")
+                elif line.strip():
                     problem = await self.send(session, line.rstrip("\n"))
                     if problem:
                         print(problem)

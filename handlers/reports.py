@@ -5,8 +5,8 @@ from __future__ import annotations
 from handlers.context import Context
 from handlers.dialogue import choice_number
 from handlers.registry import intent
-from storage.community import grid_worker, match_grid
-from storage.tickets import create_ticket
+from handlers.ticket_notices import announce
+from storage.ticket_flow import open_ticket
 
 GAS_ADVICE = (
     "【燃气安全提醒】请立即开窗通风，不要开关电灯电器、不要用明火、不要在室内打电话，"
@@ -39,7 +39,10 @@ async def start_report(ctx: Context) -> None:
     ctx.state.update(flow="report", category=category, description=ctx.text, retries=0)
     if category in ctx.services.urgent_categories:
         ctx.reply(GAS_ADVICE)
-    if location:
+    if location and category in ctx.services.urgent_categories:
+        ctx.state["location"] = location
+        await file_ticket(ctx)  # urgent: no confirmation round-trip before the push
+    elif location:
         ctx.state.update(location=location, step="confirm")
         ctx.action = "report_confirm"
         ctx.reply(_confirm_prompt(ctx))
@@ -82,6 +85,9 @@ async def _take_location(ctx: Context) -> bool:
         await _retry(ctx, ASK_LOCATION)
         return True
     ctx.state.update(location=location, step="confirm", retries=0)
+    if ctx.state["category"] in ctx.services.urgent_categories:
+        await file_ticket(ctx)
+        return True
     ctx.action = "report_confirm"
     ctx.reply(_confirm_prompt(ctx))
     return True
@@ -103,32 +109,35 @@ async def _take_confirmation(ctx: Context) -> bool:
 
 
 async def file_ticket(ctx: Context) -> None:
-    """Create the ticket, route it to the grid of its place and tell the resident its number."""
+    """File the report (or join the open ticket of the same problem) and tell the resident."""
     location = str(ctx.state["location"])
     category = str(ctx.state["category"])
-    grid = await match_grid(ctx.session, location)
-    worker = await grid_worker(ctx.session, grid.id) if grid else None
-    ticket = await create_ticket(
+    filed = await open_ticket(
         ctx.session,
+        ctx.services,
         category=category,
         location=location,
         description=str(ctx.state.get("description") or ""),
-        reporter_id=ctx.resident.id,
-        grid_id=grid.id if grid else None,
-        assignee_id=worker.id if worker else None,
+        reporter=ctx.resident,
+        now=ctx.now,
+        actor=f"resident:{ctx.resident.id}",
         conversation_id=ctx.conversation.id,
         source_message_id=ctx.message_id,
-        actor=f"resident:{ctx.resident.id}",
     )
     ctx.state.clear()
+    ticket, label = filed.ticket, ctx.services.category_labels.get(category, "问题")
+    if filed.merged:
+        ctx.action = f"ticket_linked:{ticket.number}"
+        ctx.reply(
+            f"这个问题已经有居民反映过，正在处理中（工单号 {ticket.number}）。"
+            "已把您加入通知名单，处理进展会同时告诉您。"
+        )
+        return
+    await announce(ctx.session, ctx.services, filed, ctx.resident)
     ctx.action = f"ticket_created:{ticket.number}"
-    label = ctx.services.category_labels.get(category, "问题")
-    who = (
-        f"已派给{grid.name}网格员{worker.name}处理"
-        if grid and worker
-        else "社区工作人员会尽快安排处理"
-    )
+    worker = filed.assignee
+    who = f"已派给{worker.name}处理" if worker else "社区工作人员会尽快安排处理"
     ctx.reply(
-        f"已为您登记【{label}】问题，工单号 {ticket.number}。{who}，有进展会告诉您。"
+        f"已为您登记【{label}】问题（{location}），工单号 {ticket.number}。{who}，有进展会告诉您。"
         f"想了解进度，发送“查询 {ticket.number}”即可。"
     )

@@ -3,10 +3,43 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Context
 from handlers.registry import intent
-from storage.tickets import Ticket, open_tickets_of, ticket_by_number
+from storage.community import Worker
+from storage.tickets import OPEN_STATUSES, Ticket, TicketFollower, ticket_by_number
+
+StatusSource = Callable[[AsyncSession, int], Awaitable[list[str]]]
+NumberLookup = Callable[[AsyncSession, int, str], Awaitable[str | None]]
+
+
+def status_sources() -> list[StatusSource]:
+    """Other services' lines for a resident (bookings, home-care orders, wishes)."""
+    from handlers import booking, care_orders, wishes
+
+    return [booking.status_lines, care_orders.status_lines, wishes.status_lines]
+
+
+def number_lookups() -> dict[str, NumberLookup]:
+    """Who answers for a quoted number, by its letter (Y booking, J home care, X wish)."""
+    from handlers import booking, care_orders
+
+    return {"Y": booking.status_line_of, "J": care_orders.order_status_line, "X": _wish_line}
+
+
+async def _wish_line(session: AsyncSession, resident_id: int, number: str) -> str | None:
+    """The line of one wish the resident quoted (查询 X1001); None if it is not theirs."""
+    from handlers.wishes import STATUS_TEXT
+    from storage.wishes import wish_by_number
+
+    wish = await wish_by_number(session, number)
+    if wish is None or wish.resident_id != resident_id:
+        return None
+    return f"心愿 {wish.number}【{wish.wish}】：{STATUS_TEXT.get(wish.status, wish.status)}"
 
 STATUS_LABELS = {
     "submitted": "已受理，等待派单",
@@ -18,15 +51,57 @@ STATUS_LABELS = {
     "cancelled": "已撤销",
     "duplicate": "已合并到同一问题",
 }
-_NUMBER = re.compile(r"(?<!\d)(\d{4,6})(?!\d)")
+_NUMBER = re.compile(r"(?<![\dA-Za-z])([A-Za-z]?)(\d{4,6})(?!\d)")
 
 
-def _line(ctx: Context, ticket: Ticket) -> str:
+HOLDER_STEPS = {
+    "assigned": "已派给{who}，等待接单",
+    "accepted": "{who}已接单",
+    "in_progress": "{who}正在现场处理",
+}
+
+
+async def _line(ctx: Context, ticket: Ticket) -> str:
+    """One ticket: its category, place, current step and who holds it."""
     label = ctx.services.category_labels.get(ticket.category, "问题")
     place = f" {ticket.location}" if ticket.location else ""
-    return (
-        f"工单 {ticket.number}【{label}】{place}：{STATUS_LABELS.get(ticket.status, ticket.status)}"
+    step = STATUS_LABELS.get(ticket.status, ticket.status)
+    holder = await ctx.session.get(Worker, ticket.assignee_id) if ticket.assignee_id else None
+    if holder is not None and ticket.status in HOLDER_STEPS:
+        who = f"网格员{holder.name}" if holder.role == "grid_worker" else f"工作人员{holder.name}"
+        step = HOLDER_STEPS[ticket.status].format(who=who)
+    if ticket.status == "resolved" and ticket.rating is None:
+        step += "（请回复 1–5 为服务打分）"
+    return f"工单 {ticket.number}【{label}】{place}：{step}"
+
+
+async def _own_tickets(ctx: Context) -> list[Ticket]:
+    """Open tickets the resident reported or follows as a linked reporter."""
+    followed = select(TicketFollower.ticket_id).where(TicketFollower.resident_id == ctx.resident.id)
+    stmt = (
+        select(Ticket)
+        .where(
+            (Ticket.reporter_id == ctx.resident.id) | Ticket.id.in_(followed),
+            Ticket.status.in_((*OPEN_STATUSES, "resolved")),
+        )
+        .order_by(Ticket.id.desc())
+        .limit(5)
     )
+    return list((await ctx.session.scalars(stmt)).all())
+
+
+def _is_own(ctx: Context, ticket: Ticket, followers: list[int]) -> bool:
+    return ticket.reporter_id == ctx.resident.id or ctx.resident.id in followers
+
+
+async def _other_number(ctx: Context, number: str) -> None:
+    """A booking, home-care order or wish number the resident quoted."""
+    lookup = number_lookups().get(number[0])
+    line = await lookup(ctx.session, ctx.resident.id, number) if lookup else None
+    if line is None:
+        ctx.reply(f"没有找到您名下的 {number}，请核对号码，或发送“查询”看全部进度。")
+    else:
+        ctx.reply(line)
 
 
 @intent("check_status")
@@ -34,18 +109,38 @@ async def check_status(ctx: Context) -> None:
     """Answer with one ticket when a number is given, else the resident's open tickets."""
     ctx.action = "status"
     quoted = ctx.entity("ticket_id")
-    match = _NUMBER.search(quoted or ctx.text)
+    match = _NUMBER.search(ctx.text)
+    if quoted and (match is None or quoted not in match.group(0)):
+        match = _NUMBER.search(quoted)  # NLU saw the number: prefer it to other digits
+    if match and match.group(1):
+        await _other_number(ctx, match.group(1).upper() + match.group(2))
+        return
     if match:
-        ticket = await ticket_by_number(ctx.session, match.group(1))
-        if ticket is None or ticket.reporter_id != ctx.resident.id:
+        ticket = await ticket_by_number(ctx.session, match.group(2))
+        followers = (
+            list(
+                (
+                    await ctx.session.scalars(
+                        select(TicketFollower.resident_id).where(
+                            TicketFollower.ticket_id == ticket.id
+                        )
+                    )
+                ).all()
+            )
+            if ticket
+            else []
+        )
+        if ticket is None or not _is_own(ctx, ticket, followers):
             ctx.reply(
-                f"没有找到您名下的工单 {match.group(1)}，请核对号码，或发送“查询”看全部进度。"
+                f"没有找到您名下的工单 {match.group(2)}，请核对号码，或发送“查询”看全部进度。"
             )
             return
-        ctx.reply(_line(ctx, ticket))
+        ctx.reply(await _line(ctx, ticket))
         return
-    tickets = await open_tickets_of(ctx.session, ctx.resident.id)
-    if not tickets:
-        ctx.reply("您目前没有正在办理的工单。有问题可以直接告诉我。")
+    lines = [await _line(ctx, t) for t in await _own_tickets(ctx)]
+    for source in status_sources():
+        lines.extend(await source(ctx.session, ctx.resident.id))
+    if not lines:
+        ctx.reply("您目前没有正在办理的事项。有问题可以直接告诉我。")
         return
-    ctx.reply("您正在办理的工单：\n" + "\n".join(_line(ctx, t) for t in tickets))
+    ctx.reply("您正在办理的事项：\n" + "\n".join(lines))

@@ -41,6 +41,8 @@ class Ticket(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     accept_due_at: Mapped[datetime | None] = mapped_column()
     resolve_due_at: Mapped[datetime | None] = mapped_column()
+    accept_warn_at: Mapped[datetime | None] = mapped_column()  # 80% of the time to accept
+    resolve_warn_at: Mapped[datetime | None] = mapped_column()  # 80% of the time to resolve
     accepted_at: Mapped[datetime | None] = mapped_column()
     resolved_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()

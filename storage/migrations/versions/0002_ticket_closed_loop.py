@@ -70,6 +70,12 @@ def upgrade() -> None:
             sa.Column("resolve_due_at", storage.base.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(
+            sa.Column("accept_warn_at", storage.base.UTCDateTime(timezone=True), nullable=True)
+        )
+        batch_op.add_column(
+            sa.Column("resolve_warn_at", storage.base.UTCDateTime(timezone=True), nullable=True)
+        )
+        batch_op.add_column(
             sa.Column("accepted_at", storage.base.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(
@@ -142,6 +148,8 @@ def downgrade() -> None:
         batch_op.drop_column("closed_at")
         batch_op.drop_column("resolved_at")
         batch_op.drop_column("accepted_at")
+        batch_op.drop_column("resolve_warn_at")
+        batch_op.drop_column("accept_warn_at")
         batch_op.drop_column("resolve_due_at")
         batch_op.drop_column("accept_due_at")
         batch_op.drop_column("duplicate_of_id")
