@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import status
+from handlers import handoff, status
 from handlers.context import Context
 from handlers.dialogue import choice_number
 from handlers.registry import intent
@@ -17,7 +17,9 @@ ASK_PROBLEM = "请直接说说遇到的问题和地点，比如：东关中巷�
 
 
 async def show_menu(ctx: Context) -> None:
-    """Offer numbered choices instead of guessing."""
+    """Offer numbered choices instead of guessing; the third time in a row, hand to staff."""
+    if await handoff.misunderstood_again(ctx):
+        return
     ctx.state.clear()
     ctx.state["flow"] = "menu"
     ctx.action = "menu"
@@ -37,25 +39,15 @@ async def menu_choice(ctx: Context) -> bool:
     elif choice == 2:
         await status.check_status(ctx)
     elif choice == 3:
-        await handoff(ctx)
+        await handoff.request_handoff(ctx)
     else:
         await show_menu(ctx)
     return True
 
 
-@intent("human_handoff")
-async def handoff(ctx: Context) -> None:
-    """Flag the conversation for a person and tell the resident someone will answer."""
-    ctx.conversation.handed_off = True
-    ctx.state.clear()
-    ctx.action = "handoff"
-    ctx.reply(
-        f"好的，已为您转接{ctx.services.community}工作人员，请稍候，工作人员看到后会尽快回复您。"
-    )
-
-
 async def not_yet_served(ctx: Context) -> None:
     """A request this account cannot handle by itself yet: hand it to staff, say so plainly."""
-    ctx.conversation.handed_off = True
+    await handoff.hand_over(
+        ctx, f"尚未上线的服务（{ctx.intent}）", "您的需求已记录，社区工作人员会尽快联系您办理。"
+    )
     ctx.action = f"handoff:{ctx.intent}"
-    ctx.reply("您的需求已记录，社区工作人员会尽快联系您办理。")

@@ -1,0 +1,211 @@
+"""A person takes over: 转人工, repeated misunderstanding, complaints to staff, and release.
+
+While a conversation is handed off the bot stays quiet in it (dispatch checks first); its
+messages are stored for staff, who answer through the admin API (bot/api_handoff.py) and
+release it from there or from chat (释放 H1003).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.context import Context
+from handlers.dialogue import squeeze
+from handlers.registry import intent
+from handlers.ticket_notices import announce
+from storage.community import workers_with_role
+from storage.messages import Message, record_outbound
+from storage.privacy import mask_name, mask_phone, mask_text
+from storage.push import push_to_worker
+from storage.residents import Conversation
+from storage.ticket_flow import open_ticket
+
+PREFIX = "H"
+NUMBER_OFFSET = 1000
+MISUNDERSTOOD = frozenset({"menu"})  # actions of turns where the bot did not understand
+MISUNDERSTOOD_LIMIT = 3
+HISTORY = 10
+ASK_COMPLAINT = "请说说您要投诉的事情：哪里、什么事、什么时候，我们转给社区工作人员处理。"
+RELEASED = "人工服务已结束。还有需要随时给我发消息，我会继续为您服务。"
+
+
+def conversation_number(conversation_id: int) -> str:
+    """The number staff type to name a conversation in chat (H1003)."""
+    return f"{PREFIX}{NUMBER_OFFSET + conversation_id}"
+
+
+async def hand_over(ctx: Context, reason: str, answer: str | None = None) -> None:
+    """Flag the conversation for staff, tell every staff member, and say so to the resident."""
+    ctx.conversation.handed_off = True
+    ctx.state.clear()
+    number = conversation_number(ctx.conversation.id)
+    who = f"{mask_name(ctx.resident.name)}（电话 {mask_phone(ctx.resident.phone)}）"
+    notice = (
+        f"【转人工】会话 {number}，居民 {who}：{reason}。\n"
+        f"最近一句：“{mask_text(ctx.text)[:100]}”\n"
+        f"请在管理后台回复居民；处理完请回复“释放 {number}”。"
+    )
+    for staff in await workers_with_role(ctx.session, "staff"):
+        await push_to_worker(ctx.session, staff, notice, f"handoff:{number}")
+    ctx.reply(
+        answer
+        or f"好的，已为您转接{ctx.services.community}工作人员，请稍候，工作人员看到后会尽快回复您。"
+    )
+
+
+@intent("human_handoff")
+async def request_handoff(ctx: Context) -> None:
+    """The resident asks for a person (转人工)."""
+    await hand_over(ctx, "居民要求人工服务")
+    ctx.action = "handoff"
+
+
+async def stay_quiet(ctx: Context) -> None:
+    """A message in a handed-off conversation: not answered by the bot, passed on to staff."""
+    ctx.action = "handed_off"
+    number = conversation_number(ctx.conversation.id)
+    notice = (
+        f"会话 {number} 居民 {mask_name(ctx.resident.name)} 又说：“{mask_text(ctx.text)[:200]}”"
+    )
+    for staff in await workers_with_role(ctx.session, "staff"):
+        await push_to_worker(ctx.session, staff, notice, f"handoff_message:{number}")
+
+
+async def misunderstood_again(ctx: Context) -> bool:
+    """Hand over when the bot did not understand this message nor the two before it."""
+    stmt = (
+        select(Message.action)
+        .where(
+            Message.conversation_id == ctx.conversation.id,
+            Message.direction == "in",
+            Message.id < ctx.message_id,
+            Message.status == "done",
+        )
+        .order_by(Message.id.desc())
+        .limit(MISUNDERSTOOD_LIMIT - 1)
+    )
+    earlier = list((await ctx.session.scalars(stmt)).all())
+    if len(earlier) < MISUNDERSTOOD_LIMIT - 1 or any(a not in MISUNDERSTOOD for a in earlier):
+        return False
+    await hand_over(ctx, f"连续{MISUNDERSTOOD_LIMIT}次没能理解居民的意思")
+    ctx.action = "handoff_misunderstood"
+    return True
+
+
+async def recent_history(
+    session: AsyncSession, conversation_id: int, before_id: int
+) -> list[dict[str, Any]]:
+    """The last messages of a conversation, oldest first, with personal numbers masked."""
+    stmt = (
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.id < before_id)
+        .order_by(Message.id.desc())
+        .limit(HISTORY)
+    )
+    rows = list((await session.scalars(stmt)).all())
+    return [
+        {
+            "at": m.created_at.isoformat(),
+            "from": "居民" if m.direction == "in" else "邻里",
+            "text": mask_text(m.text or "")[:500],
+        }
+        for m in reversed(rows)
+    ]
+
+
+@intent("complain")
+async def complain(ctx: Context) -> None:
+    """A complaint: ask what happened when the message says nothing more, else file it."""
+    if len(squeeze(ctx.text)) < 8:
+        ctx.state.clear()
+        ctx.state["flow"] = "complaint"
+        ctx.action = "complaint_ask"
+        ctx.reply(ASK_COMPLAINT)
+        return
+    await file_complaint(ctx)
+
+
+@intent("flow:complaint")
+async def take_complaint(ctx: Context) -> bool:
+    """The complaint's content, asked for by the bot."""
+    if len(squeeze(ctx.text)) < 2:
+        return False
+    await file_complaint(ctx)
+    return True
+
+
+async def file_complaint(ctx: Context) -> None:
+    """A complaint ticket to staff with the recent conversation attached; tell the resident."""
+    ctx.state.clear()
+    history = await recent_history(ctx.session, ctx.conversation.id, ctx.message_id)
+    filed = await open_ticket(
+        ctx.session,
+        ctx.services,
+        category="complaint",
+        description=mask_text(ctx.text)[:1000],
+        reporter=ctx.resident,
+        now=ctx.now,
+        actor=f"resident:{ctx.resident.id}",
+        conversation_id=ctx.conversation.id,
+        source_message_id=ctx.message_id,
+        details={"history": history},
+    )
+    ticket = filed.ticket
+    ctx.action = f"complaint:{ticket.number}"
+    await announce(ctx.session, ctx.services, filed, ctx.resident)
+    rule = ctx.services.categories.get("complaint")
+    within = f"，会在{max(1, rule.accept_minutes // 60)}小时内联系您" if rule else ""
+    who = f"工作人员{filed.assignee.name}" if filed.assignee else "社区工作人员"
+    ctx.reply(
+        f"您的投诉已记录，工单号 {ticket.number}，已转给{who}处理{within}。"
+        f"想了解进度，发送“查询 {ticket.number}”即可。"
+    )
+
+
+async def release(session: AsyncSession, conversation: Conversation, by: str) -> bool:
+    """Give a handed-off conversation back to the bot and tell the resident; False if not held."""
+    if not conversation.handed_off:
+        return False
+    conversation.handed_off = False
+    record_outbound(
+        session,
+        conversation_id=conversation.id,
+        platform=conversation.platform,
+        text=RELEASED,
+        reply_to_id=None,
+        action=f"handoff_released:{by}"[:64],
+    )
+    await session.flush()
+    return True
+
+
+def staff_reply(session: AsyncSession, conversation: Conversation, text: str) -> Message:
+    """Queue a staff member's words to the resident, marked as coming from a person."""
+    return record_outbound(
+        session,
+        conversation_id=conversation.id,
+        platform=conversation.platform,
+        text=f"【社区工作人员】{text}",
+        reply_to_id=None,
+        action="staff_reply",
+    )
+
+
+@intent("cmd:释放")
+async def release_command(ctx: Context) -> bool:
+    """释放 H1003: staff give a conversation back to the bot from chat."""
+    number = ctx.command.number if ctx.command else None
+    if not number or not number.startswith(PREFIX) or ctx.worker is None:
+        return False
+    if ctx.worker.role not in ("staff", "leader"):
+        return False
+    conversation = await ctx.session.get(Conversation, int(number[1:]) - NUMBER_OFFSET)
+    if conversation is None or not await release(ctx.session, conversation, ctx.worker.name):
+        ctx.reply(f"会话 {number} 没有在人工服务中，请核对编号。")
+        return True
+    ctx.action = f"release:{number}"
+    ctx.reply(f"已释放会话 {number}，机器人会继续回复这位居民。")
+    return True

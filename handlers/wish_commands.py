@@ -1,0 +1,205 @@
+"""Micro-wish commands of staff (通过 / 驳回 X1001) and volunteers (心愿清单, 认领, 圆梦 X1001).
+
+Each step is pushed to the people it concerns: the resident hears of every step, volunteers
+hear of newly listed wishes, staff hear who claimed and fulfilled a wish so they can arrange
+the hand-over (volunteers never get the resident's contact details).
+"""
+
+from __future__ import annotations
+
+from handlers.context import Context
+from handlers.registry import intent
+from handlers.wishes import wish_line
+from storage.community import workers_with_role
+from storage.push import push, push_to_resident, push_to_worker
+from storage.residents import Resident
+from storage.wishes import (
+    PREFIX,
+    Volunteer,
+    Wish,
+    all_volunteers,
+    claim,
+    fulfil,
+    public_wishes,
+    review,
+    volunteer_by_identity,
+    wish_by_number,
+)
+
+REVIEWER_ROLES = frozenset({"staff", "leader"})
+
+
+def _is_wish_number(ctx: Context) -> bool:
+    return ctx.command is not None and (ctx.command.number or "").startswith(PREFIX)
+
+
+async def _wish(ctx: Context) -> Wish | None:
+    assert ctx.command is not None and ctx.command.number
+    wish = await wish_by_number(ctx.session, ctx.command.number)
+    if wish is None:
+        ctx.reply(f"没有找到心愿 {ctx.command.number}，请核对编号。")
+    return wish
+
+
+async def _tell_resident(ctx: Context, wish: Wish, text: str, action: str) -> None:
+    resident = await ctx.session.get(Resident, wish.resident_id)
+    if resident is not None:
+        await push_to_resident(ctx.session, resident, text, f"{action}:{wish.number}")
+
+
+async def _tell_staff(ctx: Context, text: str, action: str) -> None:
+    for staff in await workers_with_role(ctx.session, "staff"):
+        if ctx.worker is None or staff.id != ctx.worker.id:
+            await push_to_worker(ctx.session, staff, text, action)
+
+
+async def _volunteer(ctx: Context) -> Volunteer | None:
+    return await volunteer_by_identity(
+        ctx.session, ctx.conversation.platform, ctx.conversation.user_id
+    )
+
+
+@intent("cmd:通过")
+async def approve_wish(ctx: Context) -> bool:
+    """通过 X1001: staff list a checked wish publicly and tell the resident and volunteers."""
+    if not _is_wish_number(ctx) or ctx.worker is None or ctx.worker.role not in REVIEWER_ROLES:
+        return False
+    wish = await _wish(ctx)
+    if wish is None:
+        return True
+    if not await review(ctx.session, wish, approve=True, reviewer_id=ctx.worker.id, now=ctx.now):
+        ctx.reply(f"心愿 {wish.number} 已经审核过了（{wish.status}）。")
+        return True
+    ctx.action = f"wish_approved:{wish.number}"
+    await _tell_resident(
+        ctx, wish, f"您的心愿 {wish.number} 已通过审核，已公开等待志愿者认领。", "wish_approved"
+    )
+    for volunteer in await all_volunteers(ctx.session):
+        await push(
+            ctx.session,
+            platform=volunteer.platform,
+            user_id=volunteer.platform_user_id,
+            text=f"新的微心愿：{wish_line(wish)}\n愿意帮忙请回复“认领 {wish.number}”。",
+            action=f"wish_listed:{wish.number}",
+        )
+    ctx.reply(f"已通过心愿 {wish.number}，已公开到心愿清单并通知志愿者。")
+    return True
+
+
+@intent("cmd:驳回")
+async def reject_wish(ctx: Context) -> bool:
+    """驳回 X1001 原因: staff turn a wish down with a reason the resident is told."""
+    if not _is_wish_number(ctx) or ctx.worker is None or ctx.worker.role not in REVIEWER_ROLES:
+        return False
+    assert ctx.command is not None
+    if not ctx.command.rest:
+        ctx.reply(f"请写上原因，比如：驳回 {ctx.command.number} 内容包含个人信息")
+        return True
+    wish = await _wish(ctx)
+    if wish is None:
+        return True
+    reason = ctx.command.rest[:200]
+    done = await review(
+        ctx.session, wish, approve=False, reviewer_id=ctx.worker.id, now=ctx.now, reason=reason
+    )
+    if not done:
+        ctx.reply(f"心愿 {wish.number} 已经审核过了（{wish.status}）。")
+        return True
+    ctx.action = f"wish_rejected:{wish.number}"
+    await _tell_resident(
+        ctx,
+        wish,
+        f"您的心愿 {wish.number} 这次没有通过审核，原因：{reason}。可以修改后重新许愿。",
+        "wish_rejected",
+    )
+    ctx.reply(f"已驳回心愿 {wish.number}，已告知居民。")
+    return True
+
+
+@intent("cmd:心愿清单")
+async def list_wishes(ctx: Context) -> bool:
+    """心愿清单: the wishes waiting for a volunteer (public words only)."""
+    if ctx.command is None or ctx.command.number:
+        return False
+    waiting = [w for w in await public_wishes(ctx.session, limit=100) if w.status == "approved"]
+    ctx.action = "wish_list"
+    if not waiting:
+        ctx.reply("现在没有等待认领的心愿，谢谢您的关心！")
+        return True
+    lines = "\n".join(wish_line(w) for w in waiting[:10])
+    ctx.reply(
+        f"等待认领的心愿：\n{lines}\n愿意帮忙请回复“认领 编号”，比如：认领 {waiting[0].number}"
+    )
+    return True
+
+
+def _not_claimable(wish: Wish, volunteer: Volunteer) -> str:
+    if wish.volunteer_id == volunteer.id:
+        return f"心愿 {wish.number} 您已经认领了。"
+    if wish.status in ("submitted", "rejected"):
+        return f"心愿 {wish.number} 还没有公开，暂时不能认领。发送“心愿清单”看看等待认领的心愿。"
+    return f"心愿 {wish.number} 已经被其他志愿者认领了，谢谢您！发送“心愿清单”看看其他心愿。"
+
+
+@intent("cmd:认领")
+async def claim_wish(ctx: Context) -> bool:
+    """认领 X1001: a registered volunteer claims a listed wish; the first one wins."""
+    if not _is_wish_number(ctx):
+        return False
+    volunteer = await _volunteer(ctx)
+    if volunteer is None:
+        ctx.reply("认领心愿需要先登记成为志愿者，请联系社区工作人员登记。")
+        return True
+    wish = await _wish(ctx)
+    if wish is None:
+        return True
+    if not await claim(ctx.session, wish, volunteer.id, ctx.now):
+        ctx.reply(_not_claimable(wish, volunteer))
+        return True
+    ctx.action = f"wish_claimed:{wish.number}"
+    await _tell_resident(
+        ctx,
+        wish,
+        f"好消息！您的心愿 {wish.number} 已被志愿者{volunteer.name}认领。",
+        "wish_claimed",
+    )
+    await _tell_staff(
+        ctx,
+        f"心愿 {wish.number} 已由志愿者{volunteer.name}认领，请协助联系居民交接。",
+        f"wish_claimed:{wish.number}",
+    )
+    ctx.reply(
+        f"认领成功！心愿：{wish_line(wish)}\n社区工作人员会联系您安排交接。"
+        f"心愿实现后请回复“圆梦 {wish.number}”。"
+    )
+    return True
+
+
+@intent("cmd:圆梦")
+async def fulfil_wish(ctx: Context) -> bool:
+    """圆梦 X1001 [note]: the volunteer who claimed a wish reports it fulfilled."""
+    if not _is_wish_number(ctx):
+        return False
+    volunteer = await _volunteer(ctx)
+    if volunteer is None:
+        return False
+    wish = await _wish(ctx)
+    if wish is None:
+        return True
+    assert ctx.command is not None
+    if not await fulfil(ctx.session, wish, volunteer.id, ctx.command.rest or None, ctx.now):
+        ctx.reply(f"心愿 {wish.number} 不是您认领中的心愿，请核对编号。")
+        return True
+    ctx.action = f"wish_fulfilled:{wish.number}"
+    await _tell_resident(
+        ctx,
+        wish,
+        f"您的心愿 {wish.number}（{wish.wish}）已由志愿者{volunteer.name}帮您实现啦！\n"
+        f"想对志愿者说句感谢的话吗？回复“答谢 {wish.number}”，我们帮您转达。",
+        "wish_fulfilled",
+    )
+    await _tell_staff(
+        ctx, f"心愿 {wish.number} 已由志愿者{volunteer.name}实现。", f"wish_fulfilled:{wish.number}"
+    )
+    ctx.reply(f"谢谢您！心愿 {wish.number} 已记为实现，居民会收到通知。")
+    return True
