@@ -1,0 +1,24 @@
+"""The admin API under /api/: one module per area, registered in one place."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.api import (
+    accounts,
+    bookings,
+    conversations,
+    core,
+    messages,
+    nlu_review,
+    services,
+    stats,
+    tickets,
+)
+
+
+def register(app: web.Application) -> None:
+    """Add every API endpoint and /api/openapi.json."""
+    core.register(
+        app, [accounts, bookings, conversations, messages, nlu_review, services, stats, tickets]
+    )

@@ -1,0 +1,13 @@
+"""The web console for community staff and grid workers (/admin/)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.console import handoff, views
+
+
+def register(app: web.Application) -> None:
+    """Add the console's pages."""
+    views.register(app)
+    handoff.register(app)

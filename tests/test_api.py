@@ -1,0 +1,278 @@
+"""The admin API: closed by default, scoped by role, masked and audited, paged, described."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
+
+from bot.app import create_app
+from bot.runtime import RUNTIME
+from storage.accounts import AuditEntry
+from storage.base import utcnow
+from storage.messages import Message, store_inbound
+from storage.residents import Resident, get_or_create_conversation
+from storage.ticket_flow import open_ticket
+from storage.tickets import Ticket
+from tests.db_helpers import fetch
+from tests.support import make_settings
+
+TOKEN = "bootstrap-admin-token-for-tests"
+ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+NO_NLU = "http://127.0.0.1:9"
+
+
+@pytest.fixture
+async def api(tmp_path: Path, db_url, redis_url, receiver):
+    """The app with a bootstrap admin token, a street-light ticket in G01 and one in G02."""
+    settings = make_settings(tmp_path, db_url, redis_url, NO_NLU, receiver[1])
+    client = TestClient(TestServer(create_app(settings.model_copy(update={"admin_token": TOKEN}))))
+    await client.start_server()
+    runtime = client.app[RUNTIME]
+    async with runtime.sessions() as session, session.begin():
+        for user, place, text in (
+            ("api-a", "东关中巷", "东关中巷路灯坏了，我电话13912345678"),
+            ("api-b", "幸福里小区", "幸福里小区路灯不亮"),
+        ):
+            conv = await get_or_create_conversation(session, "generic", user, user)
+            await store_inbound(
+                session, conversation_id=conv.id, platform="generic", platform_msg_id=user,
+                text=text,
+            )  # fmt: skip
+            resident = await session.get(Resident, conv.resident_id)
+            resident.phone = "13912345678"
+            await open_ticket(
+                session, runtime.services, category="streetlight", description=text,
+                reporter=resident, now=utcnow(), actor="test", location=place,
+            )  # fmt: skip
+    yield client
+    await client.close()
+
+
+async def new_user(api, username: str, role: str, worker: str | None = None) -> dict:
+    body = {"username": username, "role": role, "password": "a-long-password-1"}
+    if worker:
+        body["worker"] = worker
+    resp = await api.post("/api/users", json=body, headers=ADMIN)
+    assert resp.status == 200, await resp.text()
+    data = await resp.json()
+    return {"Authorization": f"Bearer {data['token']}"}
+
+
+async def test_closed_by_default_with_one_error_shape(api):
+    resp = await api.get("/api/tickets")
+    assert resp.status == 401
+    assert (await resp.json())["error"]["code"] == "unauthorized"
+    resp = await api.get("/api/tickets", headers={"Authorization": "Bearer nope"})
+    assert resp.status == 401
+    assert (await api.get("/api/tickets", headers=ADMIN)).status == 200
+    spec = await (await api.get("/api/openapi.json")).json()
+    assert {"/api/tickets", "/api/messages", "/api/login"} <= set(spec["paths"])
+    assert spec["paths"]["/api/tickets"]["get"]["security"] == [{"bearer": []}]
+
+
+async def test_a_grid_worker_sees_only_their_grid(api):
+    li = await new_user(api, "lihongmei", "grid_worker", worker="李红梅")
+    items = (await (await api.get("/api/tickets", headers=li)).json())["items"]
+    assert [t["grid"] for t in items] == ["G01"]
+    assert (await api.get("/api/tickets/1002", headers=li)).status == 404  # G02's ticket
+    detail = await (await api.get("/api/tickets/1001", headers=li)).json()
+    assert detail["contact"] == "139****5678"  # masked until they accept it
+    resp = await api.post("/api/tickets/1001/dispatch", json={"worker": "王建国"}, headers=li)
+    assert resp.status == 403
+    assert (await api.get("/api/messages", headers=li)).status == 403
+    assert (await api.get("/api/audit", headers=li)).status == 403
+
+
+async def test_staff_see_contacts_and_it_is_audited(api, db_url):
+    staff = await new_user(api, "liufang", "staff")
+    detail = await (await api.get("/api/tickets/1001", headers=staff)).json()
+    assert detail["contact"] == "13912345678" and detail["events"][0]["kind"] == "created"
+    [entry] = await fetch(db_url, select(AuditEntry).where(AuditEntry.action == "view_personal"))
+    assert entry.actor == "user:liufang" and entry.target == "ticket:1001"
+    resp = await api.post("/api/tickets/1001/dispatch", json={"worker": "王建国"}, headers=staff)
+    assert resp.status == 200 and (await resp.json())["assignee"] == "王建国"
+    assert (await api.post("/api/tickets/1001/dispatch", json={}, headers=staff)).status == 400
+
+
+async def test_search_finds_two_characters_and_masks_numbers(api, db_url):
+    found = await (await api.get("/api/messages?q=路灯", headers=ADMIN)).json()
+    texts = [m["text"] for m in found["items"]]
+    assert len(texts) == 2 and all("路灯" in t for t in texts)
+    assert any("139****5678" in t for t in texts) and not any("13912345678" in t for t in texts)
+    assert (await (await api.get("/api/messages?q=煤气", headers=ADMIN)).json())["items"] == []
+    revealed = await (await api.get("/api/messages?q=电话&reveal=true", headers=ADMIN)).json()
+    assert "13912345678" in revealed["items"][0]["text"]
+    assert await fetch(db_url, select(AuditEntry.action)) == ["view_personal"]
+
+
+async def test_pages_and_bad_parameters(api):
+    first = await (await api.get("/api/tickets?limit=1", headers=ADMIN)).json()
+    assert [t["number"] for t in first["items"]] == ["1002"] and first["next"]
+    second = await (
+        await api.get(f"/api/tickets?limit=1&cursor={first['next']}", headers=ADMIN)
+    ).json()
+    assert [t["number"] for t in second["items"]] == ["1001"]
+    for query in ("limit=abc", "status=bogus", "colour=pink", "cursor=-1"):
+        resp = await api.get(f"/api/tickets?{query}", headers=ADMIN)
+        assert resp.status == 400, query
+        assert "error" in await resp.json()
+    resp = await api.get("/api/messages?min_confidence=2", headers=ADMIN)
+    assert resp.status == 400
+
+
+async def test_login_gives_a_token_and_is_rate_limited(api):
+    await new_user(api, "wangjianguo", "staff")
+    good = {"username": "wangjianguo", "password": "a-long-password-1"}
+    resp = await api.post("/api/login", json=good)
+    token = (await resp.json())["token"]
+    me = await api.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+    assert (await me.json())["role"] == "staff"
+    for _ in range(5):
+        resp = await api.post("/api/login", json={"username": "wangjianguo", "password": "x"})
+        assert resp.status == 401
+    resp = await api.post("/api/login", json=good)
+    assert resp.status == 429  # locked for ten minutes, even with the right password
+    await new_user(api, "zhangxiulan", "staff")
+    other = {"username": "zhangxiulan", "password": "a-long-password-1"}
+    resp = await api.post("/api/login", json=other)
+    assert resp.status == 429  # the same address is locked too
+
+
+async def test_statistics_as_json_csv_and_a_printable_month(api, db_url):
+    runtime = api.app[RUNTIME]
+    async with runtime.sessions() as session, session.begin():
+        ticket = (await session.scalars(select(Ticket).where(Ticket.number == "1001"))).one()
+        ticket.accepted_at = ticket.created_at + timedelta(minutes=30)
+        ticket.resolved_at = ticket.created_at + timedelta(hours=5)
+        ticket.status, ticket.rating = "closed", 5
+    data = await (await api.get("/api/stats", headers=ADMIN)).json()
+    overall = data["items"][0]
+    assert overall["tickets"] == 2 and overall["resolved"] == 1
+    assert overall["median_accept_minutes"] == 30.0 and overall["sla_met_percent"] == 100.0
+    assert overall["satisfied_percent"] == 100.0
+    grids = {r["name"]: r for r in data["items"] if r["group"] == "grid"}
+    assert grids["G01"]["resolved"] == 1 and grids["G02"]["resolved"] == 0
+    resp = await api.get("/api/stats?format=csv", headers=ADMIN)
+    text = (await resp.read()).decode("utf-8-sig")
+    assert resp.content_type == "text/csv" and text.startswith("group,name,tickets")
+    li = await new_user(api, "li2", "grid_worker", worker="李红梅")
+    mine = await (await api.get("/api/stats", headers=li)).json()
+    assert mine["items"][0]["tickets"] == 1  # a grid worker's figures are their grid's
+    assert (await api.get("/api/stats?grid=G02", headers=li)).status == 404
+    assert (await api.get("/api/stats?from=2026-13-01", headers=ADMIN)).status == 400
+    page = await api.get("/api/stats/monthly", headers=ADMIN)
+    html_text = await page.text()
+    assert page.status == 200 and "晒单" in html_text and "路灯" in html_text
+    assert "13912345678" not in html_text
+
+
+async def test_nlu_review_relabel_and_export(api, db_url):
+    runtime = api.app[RUNTIME]
+    async with runtime.sessions() as session, session.begin():
+        rows = (await session.scalars(select(Message).order_by(Message.id))).all()
+        rows[0].intent, rows[0].confidence = "nlu_fallback", 0.3
+        rows[1].intent, rows[1].confidence = "report_streetlight", 0.95
+    doubtful = await (await api.get("/api/nlu/review", headers=ADMIN)).json()
+    assert [m["id"] for m in doubtful["items"]] == [rows[0].id]
+    assert "139****5678" in doubtful["items"][0]["text"]
+    path = f"/api/nlu/review/{rows[0].id}"
+    bad = await api.post(path, json={"intent": "report_lamp"}, headers=ADMIN)
+    assert bad.status == 400 and "unknown intent" in (await bad.json())["error"]["message"]
+    assert (
+        await api.post(path, json={"intent": "report_streetlight"}, headers=ADMIN)
+    ).status == 200
+    assert (
+        await api.post("/api/nlu/review/99999", json={"intent": "greet"}, headers=ADMIN)
+    ).status == 404
+    assert (await (await api.get("/api/nlu/review", headers=ADMIN)).json())["items"] == []
+    data = await (await api.get("/api/nlu/corrections.yml", headers=ADMIN)).text()
+    assert "- intent: report_streetlight" in data and "东关中巷路灯坏了" in data
+    assert "13912345678" not in data
+    faq = await api.post(path, json={"intent": "faq/home_care_eligibility"}, headers=ADMIN)
+    assert faq.status == 200
+
+
+async def test_metrics_show_the_backlog(api):
+    resp = await api.get("/metrics")  # for the scraper on the private network, like /healthz
+    text = await resp.text()
+    assert resp.status == 200
+    assert "linli_inbound_waiting 2.0" in text  # the two stored, unanswered messages
+    assert 'linli_tickets_open{colour="green"} 2.0' in text
+    assert "linli_nlu_parse_seconds_bucket" in text and "process_resident_memory_bytes" in text
+
+
+async def test_the_board_filters_by_colour_as_the_clock_moves(api):
+    runtime = api.app[RUNTIME]
+
+    async def numbers(colour: str) -> list[str]:
+        data = await (await api.get(f"/api/tickets?colour={colour}", headers=ADMIN)).json()
+        return sorted(t["number"] for t in data["items"])
+
+    assert await numbers("green") == ["1001", "1002"] and await numbers("red") == []
+    start = utcnow()
+    runtime.clock = lambda: start + timedelta(minutes=200)  # 83% of the 240 minutes to accept
+    assert await numbers("yellow") == ["1001", "1002"] and await numbers("green") == []
+    runtime.clock = lambda: start + timedelta(minutes=241)
+    assert await numbers("red") == ["1001", "1002"]
+    items = (await (await api.get("/api/tickets", headers=ADMIN)).json())["items"]
+    assert {t["colour"] for t in items} == {"red"}
+
+
+async def test_bookings_list_and_attendance_are_for_staff(api):
+    data = await (await api.get("/api/bookings?kind=rehab", headers=ADMIN)).json()
+    assert data == {"items": [], "next": None}
+    assert (await api.get("/api/bookings?kind=swim", headers=ADMIN)).status == 400
+    resp = await api.post(
+        "/api/bookings/Y9999/attendance", json={"status": "attended"}, headers=ADMIN
+    )
+    assert resp.status == 404
+    resp = await api.post("/api/bookings/Y9999/attendance", json={"status": "late"}, headers=ADMIN)
+    assert resp.status == 400
+    li = await new_user(api, "li3", "grid_worker", worker="李红梅")
+    assert (await api.get("/api/bookings", headers=li)).status == 403
+
+
+async def test_providers_see_their_orders_and_volunteers_the_public_wishes(api):
+    from storage.community import Worker
+    from storage.home_care import CareElder, CareProvider
+    from storage.home_care_orders import move, request_order
+    from storage.wishes import create_wish, review
+
+    runtime = api.app[RUNTIME]
+    async with runtime.sessions() as session, session.begin():
+        resident = await session.get(Resident, 1)
+        elders = (await session.scalars(select(CareElder).order_by(CareElder.id))).all()
+        b = (
+            await session.scalars(select(CareProvider).where(CareProvider.name.like("夕阳红%")))
+        ).one()
+        when = utcnow() + timedelta(days=2)
+        first = await request_order(session, elder=elders[0], requester=resident,
+                                    service_item="做饭", scheduled_at=when,
+                                    expected_minutes=60, actor="test")  # fmt: skip
+        await request_order(session, elder=elders[0], requester=resident, service_item="理发",
+                            scheduled_at=when, expected_minutes=60, actor="test")  # fmt: skip
+        claimed = await move(session, first, from_statuses=("requested",), to_status="claimed",
+                             actor="test", now=utcnow(), provider_id=b.id)  # fmt: skip
+        assert claimed
+        for text in ("一套课外书", "一个书包"):
+            wish = await create_wish(session, resident_id=resident.id, conversation_id=None,
+                                     wish=text, for_whom="孩子", due_text=None, now=utcnow())  # fmt: skip
+        staff = (await session.scalars(select(Worker).where(Worker.role == "staff"))).first()
+        await review(session, wish, approve=True, reviewer_id=staff.id, now=utcnow())
+    body = {"username": "kangle", "role": "provider", "password": "a-long-password-1",
+            "provider": "康乐居家养老服务中心"}  # fmt: skip
+    token = (await (await api.post("/api/users", json=body, headers=ADMIN)).json())["token"]
+    kangle = {"Authorization": f"Bearer {token}"}
+    seen = (await (await api.get("/api/orders", headers=kangle)).json())["items"]
+    assert [o["service_item"] for o in seen] == ["理发"]  # only the unclaimed one, not 夕阳红's
+    assert len((await (await api.get("/api/orders", headers=ADMIN)).json())["items"]) == 2
+    assert (await api.get("/api/wishes", headers=kangle)).status == 403
+    volunteer = await new_user(api, "vol", "volunteer")
+    public = (await (await api.get("/api/wishes", headers=volunteer)).json())["items"]
+    assert [w["wish"] for w in public] == ["一个书包"]  # the approved one only
+    assert len((await (await api.get("/api/wishes", headers=ADMIN)).json())["items"]) == 2
+    assert (await api.get("/api/orders", headers=volunteer)).status == 403

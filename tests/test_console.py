@@ -1,0 +1,120 @@
+"""The web console in a real headless Chromium: log in, search, dispatch, colours, CSV."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import create_app
+from bot.runtime import RUNTIME
+from storage.base import utcnow
+from storage.messages import store_inbound
+from storage.residents import Resident, get_or_create_conversation
+from storage.ticket_flow import open_ticket
+from tests.support import make_settings
+
+TOKEN = "console-bootstrap-token"
+ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture
+async def console(tmp_path: Path, db_url, redis_url, receiver):
+    """The app with a staff user 刘芳 (password known) and one street-light ticket."""
+    settings = make_settings(tmp_path, db_url, redis_url, "http://127.0.0.1:9", receiver[1])
+    client = TestClient(TestServer(create_app(settings.model_copy(update={"admin_token": TOKEN}))))
+    await client.start_server()
+    body = {"username": "liufang", "role": "staff", "password": "console-password-1"}
+    assert (await client.post("/api/users", json=body, headers=ADMIN)).status == 200
+    runtime = client.app[RUNTIME]
+    async with runtime.sessions() as session, session.begin():
+        conv = await get_or_create_conversation(session, "generic", "c-res", "c-res")
+        text = "东关中巷路灯坏了<script>alert('x')</script>"
+        await store_inbound(
+            session, conversation_id=conv.id, platform="generic", platform_msg_id="c1", text=text
+        )
+        resident = await session.get(Resident, conv.resident_id)
+        await open_ticket(
+            session, runtime.services, category="streetlight", description=text,
+            reporter=resident, now=utcnow(), actor="test", location="东关中巷",
+        )  # fmt: skip
+    yield client
+    await client.close()
+
+
+async def test_forms_refuse_a_missing_csrf_token_and_pages_need_a_login(console):
+    resp = await console.get("/admin/tickets", allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"] == "/admin/login"
+    form = {"username": "liufang", "password": "console-password-1"}
+    resp = await console.post("/admin/login", data=form, allow_redirects=False)
+    assert resp.status == 303
+    cookie = resp.cookies["linli_session"]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict"
+    resp = await console.post("/admin/tickets/1001/dispatch", data={"worker": "王建国"})
+    assert resp.status == 403  # no CSRF token
+    bad = await console.post("/admin/login", data={"username": "liufang", "password": "no"})
+    assert bad.status == 401 and "用户名或密码不对" in await bad.text()
+
+
+@pytest.mark.skipif(
+    not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+    reason="Chromium is not installed (scripts/test.sh installs it with apt as root)",
+)
+async def test_staff_work_the_console_in_a_browser(console, tmp_path, receiver):
+    rec, _ = receiver
+    from playwright.async_api import async_playwright
+
+    base = str(console.make_url("")).rstrip("/")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = await browser.new_page(accept_downloads=True)
+        await page.goto(f"{base}/admin/login")
+        await page.fill("input[name=username]", "liufang")
+        await page.fill("input[name=password]", "console-password-1")
+        await page.click("#login")
+        await page.wait_for_url(f"{base}/admin/tickets")
+        row = page.locator("tr[data-number='1001']")
+        assert await row.get_attribute("data-colour") == "green"
+
+        await page.goto(f"{base}/admin/conversations")
+        await page.fill("#q", "路灯")
+        await page.click("#search")
+        cell = page.locator("#results td.text").first
+        assert "东关中巷路灯坏了<script>" in await cell.inner_text()  # shown as text, not run
+
+        await page.goto(f"{base}/admin/tickets/1001")
+        await page.select_option("#worker", "王建国")
+        await page.click("#dispatch")
+        assert "已派给王建国" in await page.locator("#message").inner_text()
+
+        start = utcnow()
+        console.app[RUNTIME].clock = lambda: start + timedelta(minutes=241)  # past accept time
+        await page.goto(f"{base}/admin/tickets")
+        assert await row.get_attribute("data-colour") == "red"
+
+        await page.goto(f"{base}/admin/stats")
+        async with page.expect_download() as info:
+            await page.click("#csv")
+        download = await info.value
+        path = tmp_path / "stats.csv"
+        await download.save_as(path)
+        assert path.read_text(encoding="utf-8-sig").startswith("group,name,tickets")
+
+        async with console.app[RUNTIME].sessions() as session, session.begin():
+            conv = await get_or_create_conversation(session, "generic", "c-res", "c-res")
+            conv.handed_off = True
+        await page.goto(f"{base}/admin/handoff")
+        await page.fill("tr[data-conversation] textarea", "您好，我是社区刘芳，马上联系网格员。")
+        await page.click("tr[data-conversation] button >> text=发送")
+        assert "已发送给居民" in await page.locator("#message").inner_text()
+        assert "社区刘芳" in (await rec.wait_for("c-res", 1))[0]
+        await page.click("text=交还机器人")
+        assert "已交还机器人" in await page.locator("#message").inner_text()
+        await browser.close()
