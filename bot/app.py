@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from bot import health
+from bot import api, console, health, metrics, public, worker_page
 from bot.config import Settings
 from bot.connectors import Connector
 from bot.connectors.generic import GenericConnector
@@ -80,6 +80,11 @@ def create_app(
 
     if web_role:
         health.register(app)
+        metrics.register(app)
+        worker_page.register(app)
+        api.register(app)
+        console.register(app)
+        public.register(app)
         for connector in connectors.values():
             connector.register(app, accept_event)
     app.cleanup_ctx.append(_runtime_ctx(settings, connectors))

@@ -86,12 +86,14 @@ def cmd_db(args: argparse.Namespace) -> int:
     if args.db_command == "seed":
         from bot.localrun import seed
 
-        print(f"seeded {asyncio.run(seed(settings))} new grids")
+        print(f"seeded {asyncio.run(seed(settings))} new items of demo data")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
+    import bot.cli_admin
+    import bot.cli_outbox
     import nlu.cli
 
     parser = argparse.ArgumentParser(prog="linli", description="邻里 Linli community service bot")
@@ -111,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database: upgrade (migrate) or seed (migrate + demo data)")
     db.add_argument("db_command", choices=("upgrade", "seed"))
     db.set_defaults(func=cmd_db)
+    bot.cli_admin.add_commands(sub)
+    bot.cli_outbox.add_commands(sub)
     nlu_parser = sub.add_parser("nlu", help="train, evaluate or predict with the Rasa model")
     nlu.cli.add_commands(nlu_parser.add_subparsers(dest="nlu_command", required=True))
     return parser

@@ -57,6 +57,9 @@ class Dialogue(_Strict):
 
     state_ttl_minutes: Annotated[int, Field(gt=0)] = 30
     min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.5
+    # In a group chat, a message that does not mention the bot is acted on only when it is
+    # a report intent at least this sure (handlers/group.py).
+    group_min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.8
 
 
 class WorkerSettings(_Strict):
@@ -106,6 +109,32 @@ class Pacing(_Strict):
     rate_limited_retry_seconds: Annotated[float, Field(gt=0)] = 60
 
 
+class SubscribeTemplate(_Strict):
+    """A subscription-message template for pushes outside WeChat's customer-service window."""
+
+    template_id: str | None = None  # none: such pushes fail (dead letter) with a clear error
+    page: str | None = None
+    # template field -> text with {text} (the message), {time} (local) and {community}
+    fields: dict[str, str] = {}
+    max_field_chars: Annotated[int, Field(gt=0)] = 20
+
+
+class WeChatSettings(_Strict):
+    """WeChat Official Account behaviour (no secrets: those are environment variables)."""
+
+    passive_reply_seconds: Annotated[float, Field(ge=0, le=4.5)] = 4.0  # 0: never passive
+    service_window_hours: Annotated[float, Field(gt=0, le=48)] = 48
+    subscribe: SubscribeTemplate = SubscribeTemplate()
+
+
+class Privacy(_Strict):
+    """How long residents' words are kept."""
+
+    # Message texts (and their NLU results) older than this are erased; tickets, their
+    # history and the statistics stay. 0 keeps texts for ever.
+    message_retention_days: Annotated[int, Field(ge=0)] = 365
+
+
 class FileConfig(_Strict):
     """The whole of config.yml."""
 
@@ -118,6 +147,8 @@ class FileConfig(_Strict):
     http: Http = Http()
     connectors: Connectors = Connectors()
     pacing: Pacing = Pacing()
+    privacy: Privacy = Privacy()
+    wechat: WeChatSettings = WeChatSettings()
     seed_file: str = "seed/demo.yml"
 
     @field_validator("categories")
@@ -143,6 +174,8 @@ class Settings(BaseModel):
     nlu_urls: tuple[str, ...] = ("http://127.0.0.1:5005",)
     var_dir: Path = Path("var")
     admin_token: str | None = None
+    secret_key: str | None = None
+    public_url: str = "http://127.0.0.1:8080"
     generic_secret: str | None = None
     generic_outbound_url: str | None = None
     wecom_corp_id: str | None = None
@@ -151,6 +184,7 @@ class Settings(BaseModel):
     wecom_token: str | None = None
     wecom_aes_key: str | None = None
     wecom_api_base: str = WECOM_API
+    wecom_robot_keys: str | None = None  # "chat_id=key,…": group chats answered by a robot
     wechat_app_id: str | None = None
     wechat_secret: str | None = None
     wechat_token: str | None = None
@@ -238,6 +272,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if not nlu_urls or not all(u.startswith(("http://", "https://")) for u in nlu_urls):
         problems.append("LINLI_NLU_URL: give one or more http:// URLs, comma-separated")
     platforms = _platform_env(env, problems)
+    host = env.get("LINLI_HTTP_HOST", "127.0.0.1")
+    public_url = env.get("LINLI_PUBLIC_URL", "").strip().rstrip("/") or f"http://{host}:{port}"
+    if not public_url.startswith(("http://", "https://")):
+        problems.append(f"LINLI_PUBLIC_URL: {public_url!r} is not an http(s):// URL")
     if problems:
         raise ConfigError("\n".join(problems))
     platforms["wecom_api_base"] = platforms["wecom_api_base"] or WECOM_API
@@ -252,7 +290,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         nlu_urls=nlu_urls,
         var_dir=Path(env.get("LINLI_VAR_DIR", "var")),
         admin_token=env.get("LINLI_ADMIN_TOKEN") or None,
+        secret_key=env.get("LINLI_SECRET_KEY") or None,
+        public_url=public_url,
         generic_secret=env.get("LINLI_GENERIC_SECRET") or None,
         generic_outbound_url=env.get("LINLI_GENERIC_OUTBOUND_URL") or None,
+        wecom_robot_keys=env.get("LINLI_WECOM_ROBOT_KEYS") or None,
         **platforms,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from datetime import timedelta
 
 from bot.connectors import SendError
@@ -21,6 +22,7 @@ from storage.outbox import (
 )
 
 log = logging.getLogger(__name__)
+JITTER = 0.2  # a retry waits its backoff step ±20%
 
 
 class Deliverer:
@@ -108,4 +110,5 @@ class Deliverer:
             return None
         steps = self.cfg.backoff_seconds
         delay = steps[min(delivery.attempts - 1, len(steps) - 1)]
+        delay *= random.uniform(1 - JITTER, 1 + JITTER)  # spread a burst of retries out
         return utcnow() + timedelta(seconds=delay)

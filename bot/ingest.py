@@ -9,6 +9,7 @@ from redis.exceptions import RedisError
 
 from bot.events import InboundEvent
 from bot.runtime import Runtime
+from handlers.group import UNADDRESSED
 from storage.base import utcnow
 from storage.messages import store_inbound
 from storage.queue import enqueue
@@ -46,9 +47,8 @@ async def accept(runtime: Runtime, event: InboundEvent) -> bool:
             log.info("redelivery of %s message %s ignored", event.platform, event.message_id)
             return False
         conversation.last_message_at = utcnow()
-        if not event.addressed_to_bot:
-            message.status = "ignored"
-            return True
+        if not event.addressed_to_bot:  # parsed, answered only when actionable (handlers.group)
+            message.action = UNADDRESSED
         message_id, conversation_id = message.id, conversation.id
     try:
         await enqueue(runtime.redis, message_id, conversation_id)

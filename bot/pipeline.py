@@ -12,8 +12,10 @@ from bot.runtime import Runtime
 from handlers.context import Context
 from handlers.dialogue import answers_without_nlu
 from handlers.dispatch import respond
+from handlers.handoff import hand_over
 from nlu.client import Entity, NLUUnavailable, ParseResult
 from nlu.normalize import normalize
+from storage.base import utcnow
 from storage.community import worker_by_identity
 from storage.messages import RECEIVED, Message, claim_for_processing, record_outbound
 from storage.residents import Conversation, Resident
@@ -45,18 +47,30 @@ async def process_conversation(runtime: Runtime, conversation_id: int) -> bool:
 
 async def _parse(runtime: Runtime, text: str, state: dict[str, object]) -> ParseResult | None:
     """Normalise, parse, and give entity offsets back in the resident's original text."""
-    if not text.strip() or answers_without_nlu(text, state):
+    if not text.strip() or answers_without_nlu(text, state, runtime.registry.command_verbs()):
         return None
     limit = runtime.settings.file.http.max_text_chars
     norm = normalize(text[:limit])
     if not norm.text:
         return None
-    parsed = await runtime.nlu.parse(norm.text)
+    with runtime.metrics.nlu_seconds.time():
+        parsed = await runtime.nlu.parse(norm.text)
     entities = []
     for ent in parsed.entities:
         start, end = norm.to_original(ent.start, ent.end)
         entities.append(Entity(ent.entity, ent.value, start, end))
     return replace(parsed, text=text[:limit], normalized=norm.text, entities=tuple(entities))
+
+
+async def _hand_over_after_error(ctx: Context) -> None:
+    """A handler crashed: apologise, and put a person on the conversation (staff told)."""
+    try:
+        async with ctx.session.begin_nested():
+            await hand_over(ctx, "系统处理出错，请人工跟进", answer=SORRY)
+    except Exception:
+        log.exception("could not hand conversation %s to staff", ctx.conversation.id)
+        ctx.conversation.handed_off = True
+    ctx.replies, ctx.action = [SORRY], "error"
 
 
 async def process_message(runtime: Runtime, message_id: int) -> bool:
@@ -69,8 +83,12 @@ async def process_message(runtime: Runtime, message_id: int) -> bool:
         assert conversation is not None
         text = message.text or ""
     state = await load_state(runtime.redis, conversation.id, message_id)
+    if conversation.handed_off:
+        text_for_nlu = ""  # a person has taken over: the bot stays quiet, no parse needed
+    else:
+        text_for_nlu = text
     try:
-        parse = await _parse(runtime, text, state)
+        parse = await _parse(runtime, text_for_nlu, state)
     except NLUUnavailable as exc:
         log.warning("NLU unavailable for message %s: %s; it will wait", message_id, exc)
         return False
@@ -100,8 +118,8 @@ async def process_message(runtime: Runtime, message_id: int) -> bool:
             log.exception(
                 "handler failed on message %s (conversation %s)", message_id, conversation.id
             )
-            ctx.replies, ctx.action, ctx.state = [SORRY], "error", {}
-            conversation.handed_off = True
+            ctx.replies, ctx.action, ctx.state = [], "error", {}
+            await _hand_over_after_error(ctx)
         inbound = await session.get(Message, message_id)
         assert inbound is not None
         if parse is not None:
@@ -117,7 +135,11 @@ async def process_message(runtime: Runtime, message_id: int) -> bool:
                 reply_to_id=message_id,
                 action=ctx.action,
             )
+        outcome = "error" if ctx.action == "error" else ("answered" if ctx.replies else "quiet")
+        runtime.metrics.processed.labels(outcome).inc()
+        arrived = inbound.created_at
         ttl = runtime.settings.file.dialogue.state_ttl_minutes * 60
         await save_state(runtime.redis, conversation.id, message_id, state, ctx.state, ttl)
+    runtime.metrics.turn_seconds.observe(max(0.0, (utcnow() - arrived).total_seconds()))
     runtime.outbox_wake.set()
     return True

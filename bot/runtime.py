@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.metrics import Metrics
 from handlers.context import CategoryRule, Services
 from handlers.registry import Registry
 from nlu.client import NLUClient
@@ -36,6 +37,7 @@ class Runtime:
     connectors: dict[str, Connector] = field(default_factory=dict)
     outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
     clock: Callable[[], datetime] = utcnow  # tests replace it to move time (SLA, reminders)
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 def services_from(settings: Settings) -> Services:
@@ -47,6 +49,7 @@ def services_from(settings: Settings) -> Services:
         urgent_categories=frozenset(n for n, c in cfg.categories.items() if c.urgent),
         report_intents=dict(cfg.report_intents),
         min_confidence=cfg.dialogue.min_confidence,
+        group_min_confidence=cfg.dialogue.group_min_confidence,
         categories={
             name: CategoryRule(
                 label=c.label,
@@ -57,6 +60,9 @@ def services_from(settings: Settings) -> Services:
             )
             for name, c in cfg.categories.items()
         },
+        public_url=settings.public_url,
+        link_key=(settings.secret_key or "").encode(),
+        retention_days=cfg.privacy.message_retention_days,
     )
 
 

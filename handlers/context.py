@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.commands import Command
 from nlu.client import ParseResult
 from storage.community import Worker
 from storage.residents import Conversation, Resident
@@ -34,6 +35,10 @@ class Services:
     report_intents: dict[str, str]
     min_confidence: float
     categories: dict[str, CategoryRule] = field(default_factory=dict)
+    public_url: str = ""  # where workers' task-page links point (LINLI_PUBLIC_URL)
+    link_key: bytes = b""  # signs those links (LINLI_SECRET_KEY); empty: no links
+    group_min_confidence: float = 0.8  # unmentioned group messages: report intents this sure
+    retention_days: int = 0  # message texts older than this are erased (0: kept)
 
 
 @dataclass
@@ -53,6 +58,7 @@ class Context:
     now: datetime
     state: dict[str, Any] = field(default_factory=dict)
     worker: Worker | None = None
+    command: Command | None = None
     replies: list[str] = field(default_factory=list)
     action: str | None = None
 

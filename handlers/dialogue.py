@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from typing import Any
+
+from handlers.commands import parse_command
 
 CANCEL_WORDS = frozenset(
     {"取消", "算了", "不报了", "退出", "不弄了", "不办了", "不要了", "重来", "撤销", "cancel"}
@@ -46,7 +49,7 @@ def choice_number(text: str) -> int | None:
     return int(digit) if digit.isdigit() else _HANZI_DIGITS[digit]
 
 
-_STATUS_COMMAND = re.compile(r"^(?:查询|查进度|查工单|进度)(\d{4,6})?$")
+_STATUS_COMMAND = re.compile(r"^(?:查询|查进度|查工单|进度)([a-z]?\d{4,6})?$")
 
 
 def is_status_command(text: str) -> bool:
@@ -59,8 +62,8 @@ def in_flow(state: dict[str, Any]) -> bool:
     return isinstance(state.get("flow"), str)
 
 
-def answers_without_nlu(text: str, state: dict[str, Any]) -> bool:
-    """True for the bot's own status command, or a cancel word or number answering its question."""
-    if is_status_command(text):
+def answers_without_nlu(text: str, state: dict[str, Any], verbs: Iterable[str] = ()) -> bool:
+    """True for the bot's own commands, or a cancel word or number answering its question."""
+    if is_status_command(text) or parse_command(text, verbs) is not None:
         return True
     return in_flow(state) and (is_cancel(text) or choice_number(text) is not None)

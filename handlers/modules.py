@@ -7,6 +7,44 @@ from types import ModuleType
 
 def handler_modules() -> list[ModuleType]:
     """Import and return every standard handler module (imports are deferred, no side effects)."""
-    from handlers import chitchat, menu, reports, status
+    from handlers import (
+        activities,
+        booking,
+        booking_changes,
+        care_orders,
+        chitchat,
+        disability,
+        faq,
+        handoff,
+        home_care,
+        menu,
+        rating,
+        reports,
+        retention,
+        sla,
+        status,
+        wish_commands,
+        wishes,
+        worker_commands,
+    )
 
-    return [chitchat, menu, reports, status]
+    return [
+        activities,
+        booking,
+        booking_changes,
+        care_orders,
+        chitchat,
+        disability,
+        faq,
+        handoff,
+        home_care,
+        menu,
+        rating,
+        reports,
+        retention,
+        sla,
+        status,
+        wish_commands,
+        wishes,
+        worker_commands,
+    ]

@@ -48,6 +48,12 @@ class Registry:
         """Every registered intent name."""
         return self._handlers.keys()
 
+    def command_verbs(self) -> list[str]:
+        """The verbs of registered chat commands (cmd:<verb>), longest first."""
+        from handlers.commands import command_verbs
+
+        return command_verbs(self._handlers)
+
 
 def default_registry(modules: Iterable[ModuleType] | None = None) -> Registry:
     """Build the registry of the standard handler modules."""

@@ -7,19 +7,33 @@ import asyncio
 import json
 import logging
 import os
-import re
 import sys
-from collections import Counter
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from nlu import paths
 from nlu.client import NLUClient, NLUUnavailable, ParseResult
+from nlu.evaluate import (  # re-exported: the evaluation maths used to live here
+    Example,
+    Report,
+    Scores,
+    classification_scores,
+    evaluate_examples,
+    parse_annotated,
+    read_examples,
+)
+from nlu.evaluate_report import machine, write
+from nlu.evaluate_run import PredictionCache, run
+from nlu.evaluate_systems import (
+    RASA_DEFAULT_CONFIG,
+    RasaPipeline,
+    System,
+    TfidfLogReg,
+    read_training,
+)
 from nlu.rasa_process import RasaServer, RasaServerError, server_ready
 from nlu.train import TrainingError, train
 
@@ -27,10 +41,17 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_NLU_URL = "http://127.0.0.1:5005"
 _CONCURRENCY = 4
-# Rasa's inline annotations: [text](entity), [text](entity:value), [text]{"entity": ...}.
-_ANNOTATION = re.compile(
-    r"\[(?P<text>[^\]]+?)\](?:\((?P<entity>[^:)]+?)(?::(?P<value>[^)]+))?\)|(?P<json>\{[^}]+?\}))"
-)
+__all__ = [
+    "Example",
+    "Report",
+    "Scores",
+    "add_commands",
+    "classification_scores",
+    "evaluate_examples",
+    "format_report",
+    "parse_annotated",
+    "read_examples",
+]
 
 
 def _say(message: str) -> None:
@@ -95,150 +116,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 # --- evaluation -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Example:
-    """One annotated example: plain text, gold intent and gold entity spans."""
-
-    text: str
-    intent: str
-    entities: tuple[tuple[str, int, int], ...] = ()
-
-
-def parse_annotated(annotated: str) -> tuple[str, tuple[tuple[str, int, int], ...]]:
-    """Strip Rasa entity annotations; return the text and (entity, start, end) spans."""
-    text_parts: list[str] = []
-    spans: list[tuple[str, int, int]] = []
-    pos = 0
-    length = 0
-    for match in _ANNOTATION.finditer(annotated):
-        before = annotated[pos : match.start()]
-        text_parts.append(before)
-        length += len(before)
-        surface = match.group("text")
-        entity = match.group("entity")
-        if entity is None:
-            try:
-                entity = json.loads(match.group("json")).get("entity")
-            except (ValueError, AttributeError):
-                entity = None
-        if entity:
-            spans.append((entity.strip(), length, length + len(surface)))
-        text_parts.append(surface)
-        length += len(surface)
-        pos = match.end()
-    text_parts.append(annotated[pos:])
-    return "".join(text_parts), tuple(spans)
-
-
-def read_examples(path: Path) -> list[Example]:
-    """Read a Rasa NLU YAML file (`nlu: - intent: ... examples: |`) into examples."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    examples: list[Example] = []
-    for block in data.get("nlu") or ():
-        intent = block.get("intent") if isinstance(block, dict) else None
-        if not intent:
-            continue
-        for line in str(block.get("examples") or "").splitlines():
-            line = line.strip()
-            if not line.startswith("- "):
-                continue
-            text, spans = parse_annotated(line[2:].strip())
-            if text:
-                examples.append(Example(text=text, intent=str(intent), entities=spans))
-    return examples
-
-
-@dataclass
-class Scores:
-    """Precision, recall, F1 and support for one label."""
-
-    precision: float
-    recall: float
-    f1: float
-    support: int
-
-
-@dataclass
-class Report:
-    """Evaluation report: per-label intent scores, accuracy, macro-F1 and entity scores."""
-
-    intents: dict[str, Scores]
-    accuracy: float
-    macro_f1: float
-    entities: dict[str, Scores] = field(default_factory=dict)
-    errors: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-safe dict."""
-        return {
-            "accuracy": self.accuracy,
-            "macro_f1": self.macro_f1,
-            "intents": {k: vars(v) for k, v in self.intents.items()},
-            "entities": {k: vars(v) for k, v in self.entities.items()},
-            "errors": self.errors,
-        }
-
-
-def _prf(tp: int, fp: int, fn: int) -> Scores:
-    """Compute precision/recall/F1 from counts (0 where undefined)."""
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return Scores(precision, recall, f1, tp + fn)
-
-
-def classification_scores(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, Scores]:
-    """Per-label P/R/F1 over the union of gold and predicted labels (like scikit-learn)."""
-    tp: Counter[str] = Counter()
-    fp: Counter[str] = Counter()
-    fn: Counter[str] = Counter()
-    for g, p in zip(gold, predicted, strict=True):
-        if g == p:
-            tp[g] += 1
-        else:
-            fp[p] += 1
-            fn[g] += 1
-    labels = sorted(set(gold) | set(predicted))
-    return {label: _prf(tp[label], fp[label], fn[label]) for label in labels}
-
-
-def evaluate_examples(examples: Sequence[Example], results: Sequence[ParseResult]) -> Report:
-    """Score predictions against gold examples (intents and exact entity spans)."""
-    gold = [e.intent for e in examples]
-    predicted = [r.intent for r in results]
-    intents = classification_scores(gold, predicted)
-    correct = sum(g == p for g, p in zip(gold, predicted, strict=True))
-    accuracy = correct / len(gold) if gold else 0.0
-    macro_f1 = sum(s.f1 for s in intents.values()) / len(intents) if intents else 0.0
-    tp: Counter[str] = Counter()
-    fp: Counter[str] = Counter()
-    fn: Counter[str] = Counter()
-    errors: list[dict[str, Any]] = []
-    for example, result in zip(examples, results, strict=True):
-        gold_spans = set(example.entities)
-        pred_spans = {(e.entity, e.start, e.end) for e in result.entities}
-        for name, *_ in gold_spans & pred_spans:
-            tp[name] += 1
-        for name, *_ in pred_spans - gold_spans:
-            fp[name] += 1
-        for name, *_ in gold_spans - pred_spans:
-            fn[name] += 1
-        if example.intent != result.intent or gold_spans != pred_spans:
-            errors.append(
-                {
-                    "text": example.text,
-                    "intent": example.intent,
-                    "predicted": result.intent,
-                    "confidence": round(result.confidence, 4),
-                    "entities": sorted(gold_spans),
-                    "predicted_entities": sorted(pred_spans),
-                }
-            )
-    entity_names = sorted(set(tp) | set(fp) | set(fn))
-    entities = {n: _prf(tp[n], fp[n], fn[n]) for n in entity_names}
-    return Report(intents, accuracy, macro_f1, entities, errors)
+# The maths lives in nlu/evaluate.py (re-exported here), the systems in nlu/evaluate_systems.py,
+# the runs in nlu/evaluate_run.py and the report files in nlu/evaluate_report.py.
 
 
 def format_report(report: Report) -> str:
@@ -262,30 +141,77 @@ def format_report(report: Report) -> str:
     return "\n".join(lines)
 
 
+def _systems(args: argparse.Namespace) -> list[System]:
+    """Build the systems named by --systems and --config."""
+    work = args.out / "work"
+    known: dict[str, System] = {
+        "tuned": RasaPipeline(
+            "tuned", (paths.PROJECT_DIR / "config.yml").read_text(encoding="utf-8"), work
+        ),
+        "tfidf-logreg": TfidfLogReg(),
+        "rasa-default": RasaPipeline("rasa-default", RASA_DEFAULT_CONFIG, work),
+    }
+    for spec in args.config:
+        name, _, path = spec.partition("=")
+        known[name] = RasaPipeline(name, Path(path).read_text(encoding="utf-8"), work)
+        args.systems.append(name)
+    unknown = [n for n in args.systems if n not in known]
+    if unknown:
+        raise ValueError(f"unknown system(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return [known[n] for n in dict.fromkeys(args.systems)]
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Score the held-out set through a Rasa server and print per-intent P/R/F1."""
+    """Cross-validate and score the held-out set for the tuned pipeline and the baselines."""
     heldout: Path = args.heldout
-    if not heldout.is_file():
-        _say(f"held-out file {heldout} not found")
-        return 1
-    examples = read_examples(heldout)
-    if not examples:
-        _say(f"no examples in {heldout}")
+    examples = read_examples(heldout) if heldout.is_file() else []
+    training = read_training(args.data)
+    if (not examples and not args.cv_only) or not training.examples:
+        _say(f"no examples in {heldout} or {args.data}")
         return 1
     try:
-        with nlu_server(args.url) as urls:
-            results = asyncio.run(_parse_all(urls, [e.text for e in examples]))
-    except (TrainingError, RasaServerError, NLUUnavailable) as exc:
+        systems = _systems(args)
+    except (ValueError, OSError) as exc:
         _say(str(exc))
         return 1
-    report = evaluate_examples(examples, results)
-    print(format_report(report))
-    if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(
-            json.dumps(report.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8"
-        )
-        _say(f"report written to {args.report}")
+    cv_systems = set(args.cv_systems if args.cv_systems is not None else args.systems)
+    # The held-out score of the tuned pipeline uses the hash-cached project model.
+    models: dict[str, Callable[[], Path]] = {}
+    if args.data.resolve() == (paths.PROJECT_DIR / "data").resolve():
+        models["tuned"] = train
+    started = time.time()
+    try:
+        scored = [] if args.cv_only else examples
+        results = run(
+            systems, training, scored, folds=args.folds, cv_systems=cv_systems,
+            cache=PredictionCache(args.out / "cache"), say=_say, models=models,
+            fold_limit=args.fold_limit,
+        )  # fmt: skip
+    except TrainingError as exc:
+        _say(str(exc))
+        return 1
+    meta = {
+        "command": "linli nlu evaluate " + " ".join(sys.argv[3:] if len(sys.argv) > 3 else []),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
+        "machine": machine(),
+        "train_examples": len(training.examples),
+        "heldout_examples": len(examples),
+        "folds": args.folds,
+        "folds_run": min(args.folds, args.fold_limit or args.folds),
+        "seconds": round(time.time() - started),
+    }
+    written = write(args.out, results, meta, "tuned")
+    tuned = next((r for r in results if r.heldout is not None), None)
+    if tuned is not None and tuned.heldout is not None:
+        print(f"[{tuned.name}, held-out]")
+        print(format_report(tuned.heldout))
+    for result in results:
+        ho, cv = result.heldout, result.cv
+        cv_text = f"CV macro-F1 {cv.macro_f1:.3f} accuracy {cv.accuracy:.3f}; " if cv else ""
+        if ho is not None:
+            held = f"held-out macro-F1 {ho.macro_f1:.3f} accuracy {ho.accuracy:.3f}"
+            print(f"{result.name}: {cv_text}{held}")
+    _say(f"report written to {written['markdown']} and {written['json']}")
     return 0
 
 
@@ -302,8 +228,43 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--url", default=None, help=url_help)
     p.set_defaults(func=cmd_predict)
 
-    p = subparsers.add_parser("evaluate", help="score the held-out set: per-intent P/R/F1")
+    p = subparsers.add_parser(
+        "evaluate",
+        help="k-fold CV + held-out scores of the tuned pipeline and two baselines; "
+        "writes report.md, report.json and confusion PNGs",
+    )
     p.add_argument("--heldout", type=Path, default=paths.HELDOUT_FILE, help="Rasa NLU YAML file")
-    p.add_argument("--url", default=None, help=url_help)
-    p.add_argument("--report", type=Path, default=None, help="also write a JSON report here")
+    p.add_argument(
+        "--data", type=Path, default=paths.PROJECT_DIR / "data", help="training data directory"
+    )
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (0: none)")
+    p.add_argument("--cv-only", action="store_true", help="skip the held-out score")
+    p.add_argument(
+        "--fold-limit",
+        type=int,
+        default=None,
+        help="run only the first N folds of the k-fold split (time budget); pooled over those",
+    )
+    p.add_argument(
+        "--out", type=Path, default=paths.REPO_ROOT / "var" / "nlu-report", help="report folder"
+    )
+    p.add_argument(
+        "--systems",
+        type=lambda v: [s for s in v.split(",") if s],
+        default=["tuned", "tfidf-logreg", "rasa-default"],
+        help="comma-separated: tuned, tfidf-logreg, rasa-default (default: all three)",
+    )
+    p.add_argument(
+        "--cv-systems",
+        type=lambda v: [s for s in v.split(",") if s],
+        default=None,
+        help="systems to cross-validate (default: all of --systems)",
+    )
+    p.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="also score a Rasa config.yml under NAME (e.g. a dense-feature variant)",
+    )
     p.set_defaults(func=cmd_evaluate)

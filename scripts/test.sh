@@ -20,5 +20,6 @@ PY
     fi
 fi
 
+bash scripts/setup-browser.sh
 .venv/bin/linli nlu train
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

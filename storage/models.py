@@ -1,6 +1,27 @@
 """Import every aggregate so the metadata is complete (for Alembic and tests)."""
 
-from storage import community, messages, residents, tickets
+from storage import (
+    accounts,
+    bookings,
+    community,
+    home_care,
+    messages,
+    nlu_review,
+    residents,
+    tickets,
+    wishes,
+)
 from storage.base import Base
 
-__all__ = ["Base", "community", "messages", "residents", "tickets"]
+__all__ = [
+    "Base",
+    "accounts",
+    "bookings",
+    "community",
+    "home_care",
+    "messages",
+    "nlu_review",
+    "residents",
+    "tickets",
+    "wishes",
+]

@@ -15,7 +15,10 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.booking_seed import seed_activities, seed_rehab
 from storage.community import Grid, GridPlace, PartnerUnit, Worker
+from storage.home_care import seed_home_care
+from storage.wishes import seed_wishes
 
 Seeder = Callable[[AsyncSession, dict[str, Any]], Awaitable[int]]
 
@@ -65,7 +68,7 @@ async def seed_community(session: AsyncSession, data: dict[str, Any]) -> int:
     return added
 
 
-SEEDERS: list[Seeder] = [seed_community]
+SEEDERS: list[Seeder] = [seed_community, seed_home_care, seed_rehab, seed_activities, seed_wishes]
 
 
 async def seed_all(session: AsyncSession, data: dict[str, Any]) -> int:

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.app import create_app
 from bot.config import load_settings
 from bot.runtime import RUNTIME
+from storage.base import utcnow
 from storage.db import create_engine, session_factory
 from storage.messages import SENDING, Message, record_outbound
 from storage.residents import get_or_create_conversation
@@ -49,6 +52,15 @@ async def fake_wechat_api() -> AsyncIterator[tuple[FakeWeChat, str]]:
 PlatformApp = Callable[..., Awaitable[TestClient]]
 
 
+class ServerAsDeployed(TestServer):
+    """A test server that, like `linli serve`, lets a handler finish when its client hangs up
+    (aiohttp's TestServer cancels it instead)."""
+
+    async def _make_runner(self, **kwargs: Any) -> web.BaseRunner:
+        kwargs["handler_cancellation"] = False
+        return await super()._make_runner(**kwargs)
+
+
 @pytest.fixture
 async def platform_client(
     tmp_path: Path,
@@ -65,8 +77,11 @@ async def platform_client(
         *,
         wechat_safe: bool = True,
         overrides: dict[str, Any] | None = None,
+        as_deployed: bool = False,
         **kwargs: Any,
     ) -> TestClient:
+        # callbacks that get no answer wait this long before `success` (tests pass their own)
+        overrides = {"wechat": {"passive_reply_seconds": 0.3}, **(overrides or {})}
         env = {
             "LINLI_CONFIG": str(write_config(tmp_path, overrides)),
             "LINLI_DATABASE_URL": db_url,
@@ -76,7 +91,10 @@ async def platform_client(
             **fake_wecom.env(fake_wecom_api[1]),
             **fake_wechat.env(fake_wechat_api[1], safe=wechat_safe),
         }
-        client = TestClient(TestServer(create_app(load_settings(env), **kwargs)))
+        server = (ServerAsDeployed if as_deployed else TestServer)(
+            create_app(load_settings(env), **kwargs)
+        )
+        client = TestClient(server)
         await client.start_server()
         clients.append(client)
         return client
@@ -87,16 +105,29 @@ async def platform_client(
 
 
 async def queue_replies(
-    client: TestClient, platform: str, user: str, texts: list[str], chat_id: str | None = None
+    client: TestClient,
+    platform: str,
+    user: str,
+    texts: list[str],
+    chat_id: str | None = None,
+    *,
+    last_message_at: datetime | None = None,
+    reply_to_id: int | None = None,
 ) -> None:
-    """Put replies to a user in the outbox as a handler would, and wake the deliverer."""
+    """Put replies to a user in the outbox as a handler would, and wake the deliverer.
+
+    The user counts as having written last_message_at (default: just now), as after a message.
+    """
     runtime = client.app[RUNTIME]
     async with runtime.sessions() as session, session.begin():
-        conversation = await get_or_create_conversation(session, platform, chat_id or user, user)
+        conversation = await get_or_create_conversation(
+            session, platform, chat_id or user, user, is_group=chat_id not in (None, user)
+        )
+        conversation.last_message_at = last_message_at or utcnow()
         for text in texts:
             record_outbound(
                 session, conversation_id=conversation.id, platform=platform, text=text,
-                reply_to_id=None,
+                reply_to_id=reply_to_id,
             )  # fmt: skip
     runtime.outbox_wake.set()
 

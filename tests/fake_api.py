@@ -43,6 +43,8 @@ class FakeAPI:
     errcode_next: list[int] = field(default_factory=list)
     http_fail_next: int = 0
     http_fail_status: int = 503
+    down: bool = False  # every send answers http_fail_status until set back
+    http_failures: int = 0
     delay: float = 0.0
     server: TestServer | None = None
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -88,8 +90,9 @@ class FakeAPI:
         """Answer a send call: faults first, then the token, then record it."""
         if self.delay:
             await asyncio.sleep(self.delay)
-        if self.http_fail_next > 0:
-            self.http_fail_next -= 1
+        if self.down or self.http_fail_next > 0:
+            self.http_fail_next = max(0, self.http_fail_next - 1)
+            self.http_failures += 1
             return web.Response(status=self.http_fail_status, text="upstream down")
         body = json.loads(await request.read())
         send = Send(request.path, body, time.monotonic())

@@ -1,15 +1,16 @@
-"""A fake WeChat Official Account API (token, custom/send) and the callbacks WeChat would send."""
+"""A fake WeChat Official Account API (token, custom/send, subscribe/bizsend) and callbacks."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from bot.connectors.wxcrypto import WXBizMsgCrypt, signature
-from tests.fake_api import FakeAPI, xml_of
+from tests.fake_api import FakeAPI, Send, xml_of
 
 APP_ID = "wx5823bf96d3bd56c7"
 TOKEN = "QDG6eK"
@@ -70,12 +71,20 @@ def callback(
 
 @dataclass
 class FakeWeChat(FakeAPI):
-    """cgi-bin/token and cgi-bin/message/custom/send as documented, recording calls."""
+    """cgi-bin/token, message/custom/send and message/subscribe/bizsend, recording calls.
+
+    window_closed: followers whose 48-hour window has passed (custom/send answers 45015);
+    unsubscribed: followers who refused subscription messages (bizsend answers 43101).
+    """
+
+    window_closed: set[str] = field(default_factory=set)
+    unsubscribed: set[str] = field(default_factory=set)
 
     def routes(self, app: web.Application) -> None:
         """Add the documented paths."""
         app.router.add_get("/cgi-bin/token", self.token)
         app.router.add_post("/cgi-bin/message/custom/send", self.custom_send)
+        app.router.add_post("/cgi-bin/message/subscribe/bizsend", self.subscribe_send)
 
     async def token(self, request: web.Request) -> web.Response:
         """Issue a token for the right app id and secret."""
@@ -87,9 +96,38 @@ class FakeWeChat(FakeAPI):
         return web.json_response(self.issue_token())
 
     async def custom_send(self, request: web.Request) -> web.Response:
-        """Record a customer-service message."""
+        """Record a customer-service message (refused outside the follower's window)."""
+        return await self._refusing(
+            request, self.window_closed, 45015, "response out of time limit"
+        )
+
+    async def subscribe_send(self, request: web.Request) -> web.Response:
+        """Record a subscription message (refused when the follower did not subscribe)."""
+        return await self._refusing(request, self.unsubscribed, 43101, "user refuse to accept")
+
+    async def _refusing(
+        self, request: web.Request, users: set[str], code: int, why: str
+    ) -> web.Response:
+        body = json.loads(await request.read())
+        if body.get("touser") in users and not self.token_error(
+            request.query.get("access_token", "")
+        ):
+            self.refused.append(Send(request.path, body, time.monotonic()))
+            return web.json_response({"errcode": code, "errmsg": why})
         return await self.record(request)
+
+    def subscriptions(self, user: str) -> list[dict[str, str]]:
+        """The data fields of subscription messages sent to one follower, as {field: value}."""
+        return [
+            {k: v["value"] for k, v in s.body["data"].items()}
+            for s in self.sends
+            if s.path.endswith("bizsend") and s.body.get("touser") == user
+        ]
 
     def to(self, user: str) -> list[str]:
         """Texts sent to one follower, in order."""
-        return [s.body["text"]["content"] for s in self.sends if s.body.get("touser") == user]
+        return [
+            s.body["text"]["content"]
+            for s in self.sends
+            if s.body.get("touser") == user and "text" in s.body
+        ]

@@ -19,6 +19,7 @@ AES_KEY = "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
 AGENT_ID = "1000002"
 SECRET = "wecom-secret-for-tests"
 ROBOT_KEY = "robot-key-0001"
+ROBOT_CHAT = "grid-G01-group"  # the group chat that robot speaks in
 
 
 def env(api_base: str) -> dict[str, str]:
@@ -30,6 +31,7 @@ def env(api_base: str) -> dict[str, str]:
         "LINLI_WECOM_TOKEN": TOKEN,
         "LINLI_WECOM_AES_KEY": AES_KEY,
         "LINLI_WECOM_API_BASE": api_base,
+        "LINLI_WECOM_ROBOT_KEYS": f"{ROBOT_CHAT}={ROBOT_KEY}",
     }
 
 

@@ -26,6 +26,7 @@ from storage.seed import read_seed, seed_all
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "test-secret-0123456789"
+LINK_KEY = "test-link-key-0123456789"
 FAST = {
     "worker": {
         "concurrency": 8,
@@ -73,6 +74,7 @@ def make_settings(
         "LINLI_REDIS_URL": redis_url,
         "LINLI_NLU_URL": nlu_url,
         "LINLI_GENERIC_SECRET": SECRET,
+        "LINLI_SECRET_KEY": LINK_KEY,
         "LINLI_VAR_DIR": str(directory / "var"),
     }
     if outbound_url:

@@ -13,6 +13,7 @@ from tests.support import message_body, post_signed, say
 
 pytestmark = pytest.mark.rasa
 NUMBER = re.compile(r"工单号 (\d{4,6})")
+PLACES = ["东关中巷", "幸福里小区5号楼", "铁指江南小区北门", "东关南巷", "安康小区东门", "东关北街"]
 
 
 async def test_street_light_report_becomes_a_ticket(make_client, rasa_url, receiver, db_url):
@@ -89,7 +90,7 @@ async def test_unsure_nlu_shows_a_numbered_menu(make_client, rasa_url, receiver)
     menu = (await rec.wait_for("r6", 1))[0]
     assert "1 反映问题" in menu and "3 转人工" in menu
     await say(client, "r6", "第二个")
-    assert "没有正在办理的工单" in (await rec.wait_for("r6", 2))[1]
+    assert "没有正在办理的事项" in (await rec.wait_for("r6", 2))[1]
 
 
 async def test_redelivery_creates_nothing_new_and_no_second_reply(
@@ -118,7 +119,8 @@ async def test_each_conversation_is_processed_in_order_across_workers(
     users = [f"o{i}" for i in range(6)]
 
     async def converse(index: int, user: str) -> None:
-        for step, text in enumerate(("东关中巷的路灯坏了", "1", "查询一下进度")):
+        place = PLACES[index]  # different places: six tickets, not one with followers
+        for step, text in enumerate((f"{place}的路灯坏了", "1", "查询一下进度")):
             client = (first, second)[(index + step) % 2]
             await say(client, user, text)
 

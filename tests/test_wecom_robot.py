@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from functools import partial
@@ -16,8 +17,14 @@ from bot.config import load_settings
 from bot.connectors import SendError
 from bot.connectors.wecom import WeComConnector
 from bot.connectors.wecom_robot import GroupRobot
+from bot.events import InboundEvent
+from bot.ingest import accept
+from bot.runtime import RUNTIME
+from storage.base import utcnow
+from storage.messages import SENT
 from storage.outbox import Delivery
 from tests import fake_wecom as wecom
+from tests.conftest_platforms import queue_replies, settled
 from tests.support import write_config
 
 
@@ -122,3 +129,44 @@ async def test_concurrent_refreshers_fetch_one_token(connector, redis_client):
     assert 6800 <= ttl <= 6900  # refreshed five minutes before the platform's expiry
     again = await conn.tokens.refresh(stale=tokens[0])
     assert again != tokens[0] and fake.token_calls == 2
+
+
+async def test_group_replies_go_through_the_groups_robot_mentioning_the_member(
+    platform_client, fake_wecom_api, db_url
+):
+    fake, _ = fake_wecom_api
+    client = await platform_client()
+    await queue_replies(client, "wecom", "zhangsan", ["@张三 收到"], chat_id=wecom.ROBOT_CHAT)
+    [sent] = await fake.wait_for(1)
+    assert sent.path.endswith("/webhook/send") and fake.token_calls == 0
+    assert sent.body["text"] == {"content": "@张三 收到", "mentioned_list": ["zhangsan"]}
+    [out] = await settled(db_url, "wecom")
+    assert out.status == SENT
+
+
+async def group_message(client, user: str, text: str) -> None:
+    """A member's message in the robot's group, not mentioning the bot, as ingest gets it."""
+    event = InboundEvent(platform="wecom", message_id=uuid.uuid4().hex, user_id=user,
+                         chat_id=wecom.ROBOT_CHAT, text=text, timestamp=utcnow(),
+                         user_name="张三", is_group=True)  # fmt: skip
+    assert await accept(client.app[RUNTIME], event)
+
+
+@pytest.mark.rasa
+async def test_a_report_in_a_wecom_group_is_answered_there_details_in_private(
+    platform_client, fake_wecom_api, rasa_url
+):
+    fake, _ = fake_wecom_api
+    client = await platform_client(rasa_url)
+    await group_message(client, "zhangsan", "大家好")  # chatter: no answer
+    await group_message(client, "zhangsan", "东关中巷的路灯坏了")
+    [confirm] = await fake.wait_for(1, within=60)
+    assert confirm.path.endswith("/webhook/send") and "东关中巷" in confirm.body["text"]["content"]
+    assert confirm.body["text"]["mentioned_list"] == ["zhangsan"]
+    await group_message(client, "zhangsan", "1")
+    sends = await fake.wait_for(3, within=60)
+    direct = [s for s in sends if s.path.endswith("/message/send")]
+    robot = [s for s in sends if s.path.endswith("/webhook/send")]
+    assert len(direct) == 1 and "工单号" in direct[0].body["text"]["content"]
+    assert direct[0].body["touser"] == "zhangsan"
+    assert len(robot) == 2 and "私信" in robot[1].body["text"]["content"]

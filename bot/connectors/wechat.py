@@ -1,16 +1,22 @@
-"""WeChat Official Account (公众号) at /webhooks/wechat: plain or safe mode, replies by API.
+"""WeChat Official Account (公众号) at /webhooks/wechat: plain or safe mode.
 
 Every request carries `signature` over (token, timestamp, nonce): checked first (401). Safe
 mode (`encrypt_type=aes`) also carries `msg_signature` over the ciphertext, checked before
-decrypting. The callback is stored and queued, then answered `success` at once; the reply
-goes later through `cgi-bin/message/custom/send` (allowed within 48 h of the user's message).
-Not done here: the passive reply within 4 s and subscription (template) messages.
+decrypting. The callback is stored and queued; when the first answer is ready within
+`wechat.passive_reply_seconds` it is the response (a passive reply, encrypted in safe mode,
+see wechat_passive), otherwise the response is `success`. Other replies go through
+`cgi-bin/message/custom/send`, allowed only within 48 h of the user's last message; a push
+outside that window goes as a subscription message (`message/subscribe/bizsend`) when
+config.yml sets a template, else it fails at once with a clear last_error (dead letter).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import web
@@ -18,22 +24,27 @@ from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.connectors import Accept, SendError
+from bot.connectors.wechat_passive import PassiveReplies
 from bot.connectors.wxcrypto import (
     CryptoError,
     WXBizMsgCrypt,
     check_signature,
 )
-from bot.connectors.wxmessage import accept_callback, split_text
+from bot.connectors.wxmessage import read_callback, split_text
 from bot.connectors.wxtoken import TokenCache, errcode, fetch_token, post_with_token
 from bot.responses import error
+from storage.base import utcnow
 from storage.outbox import Delivery
 
 log = logging.getLogger(__name__)
 PLATFORM = "wechat"
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
 RATE_LIMITED = frozenset({45009})  # the app's daily API quota is used up
-# invalid openid / message type, not following, outside 48 h, too many replies, no permission
-PERMANENT = frozenset({40003, 40008, 43004, 45015, 45047, 48001})
+# outside the 48-hour window; too many customer-service messages since the user's last one
+WINDOW_CLOSED = frozenset({45015, 45047})
+# invalid openid / message type / template, not following, no permission, subscription refused
+PERMANENT = frozenset({40003, 40008, 40037, 43004, 48001, 43101, 47003}) | WINDOW_CLOSED
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class WeChatConnector:
@@ -54,6 +65,10 @@ class WeChatConnector:
             else None
         )
         self.rate_limited_retry = settings.file.pacing.rate_limited_retry_seconds
+        self.cfg = settings.file.wechat
+        self.community = settings.file.community
+        self.passive = PassiveReplies(PLATFORM, self.app_id, self.cfg.passive_reply_seconds)
+        self._redis: Redis | None = None
         self.timeout = timeout
         self._accept: Accept | None = None
         self._client: aiohttp.ClientSession | None = None
@@ -75,15 +90,17 @@ class WeChatConnector:
             return error(401, "bad_signature", "signature does not match")
         return web.Response(text=request.query.get("echostr", ""))
 
-    async def webhook(self, request: web.Request) -> web.Response:
-        """Check, (decrypt,) parse, store and queue a callback; `success` when accepted."""
+    async def webhook(self, request: web.Request) -> web.StreamResponse:
+        """Check, (decrypt,) parse, store and queue a callback; answer passively or `success`."""
+        started = asyncio.get_running_loop().time()
         body = await request.read()
         q = request.query
         if not self._signed(request):
             return error(401, "bad_signature", "signature does not match")
+        safe = q.get("encrypt_type", "raw").lower() == "aes"
 
         def read_xml() -> bytes:
-            if q.get("encrypt_type", "raw").lower() != "aes":
+            if not safe:
                 return body
             if self.crypt is None:
                 raise CryptoError("safe mode needs LINLI_WECHAT_AES_KEY")
@@ -91,7 +108,21 @@ class WeChatConnector:
                 body, q.get("msg_signature"), q.get("timestamp"), q.get("nonce")
             )
 
-        return await accept_callback(PLATFORM, read_xml, self._accept, "success")
+        parsed = read_callback(PLATFORM, read_xml)
+        if isinstance(parsed, web.Response):
+            return parsed
+        fields, event = parsed
+        if event is None:
+            return web.Response(text="success")
+        assert self._accept is not None and self._redis is not None
+        held = await self.passive.hold(self._redis, event.message_id)
+        if not await self._accept(event) or not held:  # a redelivery is answered `success`
+            if held:
+                await self.passive.unhold(self._redis, event.message_id)
+            return web.Response(text="success")
+        crypt = self.crypt if safe else None
+        answered = await self.passive.answer(request, fields, event.message_id, started, crypt)
+        return answered if answered is not None else web.Response(text="success")
 
     async def start(self, redis: Redis) -> None:
         """Open the HTTP client; the access_token is cached in Redis for all processes."""
@@ -99,6 +130,7 @@ class WeChatConnector:
             timeout = aiohttp.ClientTimeout(total=self.timeout, connect=3)
             self._client = aiohttp.ClientSession(timeout=timeout)
         self.tokens = TokenCache(redis, f"linli:wechat:{{token}}:{self.app_id}", self._fetch_token)
+        self._redis = redis
 
     async def close(self) -> None:
         """Close the HTTP client."""
@@ -112,24 +144,67 @@ class WeChatConnector:
         return await fetch_token(self._client, f"{self.api}/cgi-bin/token", params, "token")
 
     async def send(self, delivery: Delivery) -> None:
-        """Send a text reply through the customer-service API; errors become SendError."""
-        if self._client is None or self.tokens is None:
+        """Send a reply: customer-service text inside the 48-hour window, else a subscription."""
+        if self._client is None or self.tokens is None or self._redis is None:
             raise SendError("wechat connector not started")
-        for chunk in split_text(delivery.text):
+        if delivery.reply_to:
+            wait = await self.passive.held_for(self._redis, delivery.reply_to)
+            if wait is not None:
+                raise SendError("waiting: may go as a passive reply", retry_after=wait)
+        window = timedelta(hours=self.cfg.service_window_hours)
+        last = delivery.last_inbound_at
+        if last is None or utcnow() - last >= window:
+            await self._subscription(delivery, "outside the 48-hour customer-service window")
+            return
+        for n, chunk in enumerate(split_text(delivery.text)):
             payload = {"touser": delivery.user_id, "msgtype": "text", "text": {"content": chunk}}
-            data = await post_with_token(
-                self._client, self.tokens, f"{self.api}/cgi-bin/message/custom/send", payload,
-                "custom/send", TOKEN_ERRORS,
-            )  # fmt: skip
-            self._check(data)
+            data = await self._post("custom/send", payload)
+            if n == 0 and errcode(data) in WINDOW_CLOSED:
+                await self._subscription(delivery, f"custom/send refused ({errcode(data)})")
+                return
+            self._check(data, "custom/send")
 
-    def _check(self, data: dict[str, Any]) -> None:
+    async def _post(self, what: str, payload: dict[str, Any]) -> dict[str, Any]:
+        assert self._client is not None and self.tokens is not None
+        url = f"{self.api}/cgi-bin/message/{what}"
+        return await post_with_token(self._client, self.tokens, url, payload, what, TOKEN_ERRORS)
+
+    def subscription_payload(self, delivery: Delivery) -> dict[str, Any]:
+        """The subscription message of config.yml's template, its fields filled and cut."""
+        sub = self.cfg.subscribe
+        values = {
+            "text": " ".join(delivery.text.split()),
+            "time": utcnow().astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
+            "community": self.community,
+        }
+        data = {}
+        for name, template in sub.fields.items():
+            value = template.format_map(values)
+            if len(value) > sub.max_field_chars:
+                value = value[: sub.max_field_chars - 1] + "…"
+            data[name] = {"value": value}
+        payload: dict[str, Any] = {
+            "touser": delivery.user_id, "template_id": sub.template_id, "data": data,
+        }  # fmt: skip
+        if sub.page:
+            payload["page"] = sub.page
+        return payload
+
+    async def _subscription(self, delivery: Delivery, why: str) -> None:
+        if not self.cfg.subscribe.template_id:
+            raise SendError(
+                f"{why}, and no subscription template is configured "
+                "(config.yml wechat.subscribe.template_id)",
+                permanent=True,
+            )
+        data = await self._post("subscribe/bizsend", self.subscription_payload(delivery))
+        self._check(data, "subscribe/bizsend")
+
+    def _check(self, data: dict[str, Any], what: str) -> None:
         code = errcode(data)
         if code in RATE_LIMITED:
-            raise SendError(
-                f"custom/send quota used up ({code})", retry_after=self.rate_limited_retry
-            )
+            raise SendError(f"{what} quota used up ({code})", retry_after=self.rate_limited_retry)
         if code in PERMANENT:
-            raise SendError(f"custom/send refused: {code} {data.get('errmsg')}", permanent=True)
+            raise SendError(f"{what} refused: {code} {data.get('errmsg')}", permanent=True)
         if code:
-            raise SendError(f"custom/send failed: {code} {data.get('errmsg')}")
+            raise SendError(f"{what} failed: {code} {data.get('errmsg')}")

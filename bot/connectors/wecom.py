@@ -3,13 +3,15 @@
 GET is the URL check (the decrypted echostr, bare). POST callbacks are checked (401), decrypted
 and parsed (400), stored and queued, then answered with an empty 200; see wxmessage for which
 message types become text. Replies go through `cgi-bin/message/send` with a shared, cached
-access_token, paced per member (config.yml `pacing.wecom_member`).
+access_token, paced per member (config.yml `pacing.wecom_member`). Replies in a group chat
+go through that group's robot (LINLI_WECOM_ROBOT_KEYS="chat_id=key,…"), mentioning the
+member; a group without a robot gets the reply as a direct message to the member.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
@@ -24,6 +26,9 @@ from bot.connectors.wxmessage import accept_callback, split_text
 from bot.connectors.wxtoken import TokenCache, errcode, fetch_token, post_with_token
 from bot.responses import error
 from storage.outbox import Delivery
+
+if TYPE_CHECKING:
+    from bot.connectors.wecom_robot import GroupRobot
 
 log = logging.getLogger(__name__)
 PLATFORM = "wecom"
@@ -45,6 +50,12 @@ async def paced(limiter: SlidingWindowLimiter | None, name: str, cost: int = 1) 
         raise SendError(f"paced: {name} over its send limit", retry_after=wait)
 
 
+def parse_robot_keys(raw: str) -> dict[str, str]:
+    """{chat_id: robot key} from "chat_id=key,chat_id=key" (blank parts ignored)."""
+    pairs = (part.split("=", 1) for part in raw.split(",") if "=" in part)
+    return {chat.strip(): key.strip() for chat, key in pairs if chat.strip() and key.strip()}
+
+
 class WeComConnector:
     """Verifies, decrypts and parses WeCom callbacks; sends text replies to members."""
 
@@ -63,6 +74,9 @@ class WeComConnector:
         self.crypt = WXBizMsgCrypt(settings.wecom_token, settings.wecom_aes_key, self.corp_id)
         self.windows = list(settings.file.pacing.wecom_member)
         self.rate_limited_retry = settings.file.pacing.rate_limited_retry_seconds
+        self.robot_keys = parse_robot_keys(settings.wecom_robot_keys or "")
+        self.robot_windows = list(settings.file.pacing.wecom_robot)
+        self.robots: dict[str, GroupRobot] = {}
         self.timeout = timeout
         self._accept: Accept | None = None
         self._client: aiohttp.ClientSession | None = None
@@ -109,6 +123,16 @@ class WeComConnector:
         key = f"linli:wecom:{{token}}:{self.corp_id}:{self.agent_id}"
         self.tokens = TokenCache(redis, key, self._fetch_token)
         self.limiter = SlidingWindowLimiter(redis, "linli:wecom:pace", self.windows)
+        from bot.connectors.wecom_robot import GroupRobot  # it builds on this module
+
+        self.robots = {
+            chat: self._robot(GroupRobot, redis, key) for chat, key in self.robot_keys.items()
+        }
+
+    def _robot(self, kind: type[GroupRobot], redis: Redis, key: str) -> GroupRobot:
+        assert self._client is not None
+        return kind(self._client, redis, key, api_base=self.api, windows=self.robot_windows,
+                    rate_limited_retry=self.rate_limited_retry)  # fmt: skip
 
     async def close(self) -> None:
         """Close the HTTP client."""
@@ -125,6 +149,11 @@ class WeComConnector:
         """Send a text reply to one member, paced; errors become SendError."""
         if self._client is None or self.tokens is None:
             raise SendError("wecom connector not started")
+        robot = self.robots.get(delivery.chat_id) if delivery.chat_id != delivery.user_id else None
+        if robot is not None:
+            for chunk in split_text(delivery.text):
+                await robot.send_text(chunk, mentioned=[delivery.user_id])
+            return
         chunks = split_text(delivery.text)
         await paced(self.limiter, delivery.user_id, len(chunks))
         for chunk in chunks:

@@ -128,16 +128,27 @@ def split_text(text: str, max_bytes: int = 2000) -> list[str]:
     return [p.strip("\n") for p in pieces if p.strip()] or [text]
 
 
-async def accept_callback(
-    platform: str, read_xml: Callable[[], bytes], accept: Accept | None, answer: str
-) -> web.Response:
-    """Decrypt/parse a callback (401 bad signature, 400 bad body), store it, then `answer`."""
+def read_callback(
+    platform: str, read_xml: Callable[[], bytes]
+) -> tuple[dict[str, str], InboundEvent | None] | web.Response:
+    """Decrypt and parse a callback: its fields and event, or the 401/400 error response."""
     try:
-        event = to_event(platform, parse_xml(read_xml()))
+        fields = parse_xml(read_xml())
+        return fields, to_event(platform, fields)
     except SignatureError as exc:
         return error(401, "bad_signature", str(exc))
     except (CryptoError, BadMessage) as exc:
         return error(400, "bad_request", str(exc))
+
+
+async def accept_callback(
+    platform: str, read_xml: Callable[[], bytes], accept: Accept | None, answer: str
+) -> web.Response:
+    """Decrypt/parse a callback (401 bad signature, 400 bad body), store it, then `answer`."""
+    parsed = read_callback(platform, read_xml)
+    if isinstance(parsed, web.Response):
+        return parsed
+    event = parsed[1]
     if event is not None:
         assert accept is not None
         await accept(event)

@@ -1,0 +1,1 @@
+"""Custom Rasa components, imported by Rasa (cwd = nlu/project) from the Rasa venv."""
