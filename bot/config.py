@@ -57,6 +57,8 @@ class Dialogue(_Strict):
 
     state_ttl_minutes: Annotated[int, Field(gt=0)] = 30
     min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.5
+    # Identical normalised texts reuse a parse for this long (0: always ask Rasa).
+    parse_cache_seconds: Annotated[int, Field(ge=0, le=86400)] = 300
     # In a group chat, a message that does not mention the bot is acted on only when it is
     # a report intent at least this sure (handlers/group.py).
     group_min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.8

@@ -18,6 +18,7 @@ from nlu.normalize import normalize
 from storage.base import utcnow
 from storage.community import worker_by_identity
 from storage.messages import RECEIVED, Message, claim_for_processing, record_outbound
+from storage.parse_cache import cached_parse, remember_parse
 from storage.residents import Conversation, Resident
 from storage.state import load_state, save_state
 
@@ -53,8 +54,15 @@ async def _parse(runtime: Runtime, text: str, state: dict[str, object]) -> Parse
     norm = normalize(text[:limit])
     if not norm.text:
         return None
-    with runtime.metrics.nlu_seconds.time():
-        parsed = await runtime.nlu.parse(norm.text)
+    seconds = runtime.settings.file.dialogue.parse_cache_seconds
+    hit = await cached_parse(runtime.redis, norm.text) if seconds else None
+    if hit is not None:
+        parsed = ParseResult.from_dict(hit)
+        runtime.metrics.parse_cache_hits.inc()
+    else:
+        with runtime.metrics.nlu_seconds.time():
+            parsed = await runtime.nlu.parse(norm.text)
+        await remember_parse(runtime.redis, norm.text, parsed.to_dict(), seconds)
     entities = []
     for ent in parsed.entities:
         start, end = norm.to_original(ent.start, ent.end)

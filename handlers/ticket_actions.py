@@ -99,6 +99,9 @@ async def finish(
 ) -> str:
     """Resolved with a note (and a photo if given); reporters asked to rate."""
     check(worker, ticket)
+    if ticket.status not in ("accepted", "in_progress"):
+        step = STEP_WORDS.get(ticket.status, ticket.status)
+        raise ActionRefused(f"工单 {ticket.number} 目前“{step}”，请先接单再办结。")
     note = note.strip() or "已处理"
     if photo_url is None and (found := _URL.search(note)):
         photo_url = found.group(0)

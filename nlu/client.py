@@ -55,6 +55,21 @@ class ParseResult:
         }
 
     @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ParseResult:
+        """Rebuild a result from to_dict() (the parse cache)."""
+        return cls(
+            text=str(data["text"]),
+            intent=str(data["intent"]),
+            confidence=float(data["confidence"]),
+            entities=tuple(
+                Entity(str(e["entity"]), str(e["value"]), int(e["start"]), int(e["end"]))
+                for e in data.get("entities", [])
+            ),
+            ranking=tuple((str(n), float(c)) for n, c in data.get("ranking", [])),
+            normalized=data.get("normalized"),
+        )
+
+    @classmethod
     def from_rasa(cls, text: str, data: dict[str, Any]) -> ParseResult:
         """Build a result from Rasa's /model/parse answer."""
         intent_data = data.get("intent") or {}

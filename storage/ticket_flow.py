@@ -31,8 +31,11 @@ _NUMBERS = re.compile(r"\d+")
 
 # Which state may follow which: the closed loop 派单 → 接单 → 办理 → 反馈 → 评价.
 TRANSITIONS: dict[str, frozenset[str]] = {
-    "submitted": frozenset({"assigned", "cancelled", "duplicate"}),
-    "assigned": frozenset({"accepted", "submitted", "assigned", "cancelled", "duplicate"}),
+    # staff may resolve a ticket nobody accepted (handled by phone); workers must accept first
+    "submitted": frozenset({"assigned", "resolved", "cancelled", "duplicate"}),
+    "assigned": frozenset(
+        {"accepted", "submitted", "assigned", "resolved", "cancelled", "duplicate"}
+    ),
     "accepted": frozenset({"in_progress", "resolved", "submitted", "assigned", "cancelled"}),
     "in_progress": frozenset({"resolved", "submitted", "assigned", "cancelled"}),
     "resolved": frozenset({"closed", "in_progress"}),

@@ -16,7 +16,7 @@ from storage.base import utcnow
 from storage.messages import Message, store_inbound
 from storage.residents import Resident, get_or_create_conversation
 from storage.ticket_flow import open_ticket
-from storage.tickets import Ticket
+from storage.tickets import Ticket, TicketEvent
 from tests.db_helpers import fetch
 from tests.support import make_settings
 
@@ -276,3 +276,20 @@ async def test_providers_see_their_orders_and_volunteers_the_public_wishes(api):
     assert [w["wish"] for w in public] == ["一个书包"]  # the approved one only
     assert len((await (await api.get("/api/wishes", headers=ADMIN)).json())["items"]) == 2
     assert (await api.get("/api/orders", headers=volunteer)).status == 403
+
+
+async def test_staff_close_a_ticket_and_the_reporter_hears(api, receiver, db_url):
+    rec, _ = receiver
+    resp = await api.post("/api/tickets/1001/close", json={"note": "电话确认已修好"}, headers=ADMIN)
+    assert resp.status == 200 and (await resp.json())["status"] == "closed"
+    assert "已办结" in (await rec.wait_for("api-a", 1))[0]
+    again = await api.post("/api/tickets/1001/close", json={"note": "再关"}, headers=ADMIN)
+    assert again.status == 409
+    kinds = await fetch(
+        db_url,
+        select(TicketEvent.to_status)
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .where(Ticket.number == "1001")
+        .order_by(TicketEvent.id),
+    )
+    assert kinds == ["assigned", "resolved", "closed"]

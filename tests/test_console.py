@@ -100,6 +100,7 @@ async def test_staff_work_the_console_in_a_browser(console, tmp_path, receiver):
         assert await row.get_attribute("data-colour") == "red"
 
         await page.goto(f"{base}/admin/stats")
+        assert await page.locator("svg.chart rect").count() >= 3  # category, week, grid bars
         async with page.expect_download() as info:
             await page.click("#csv")
         download = await info.value

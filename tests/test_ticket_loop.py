@@ -80,7 +80,7 @@ async def test_a_low_rating_asks_staff_to_call_back(make_client, rasa_url, recei
     number = await report(client, rec, "res-b", "幸福里小区5号楼下水道堵了")
     await rec.wait_for("worker-wang", 1)
     await say(client, "worker-wang", f"完成 {number} 已疏通")
-    assert "不能这样办理" in (await rec.wait_for("worker-wang", 2))[1]  # not accepted yet
+    assert "请先接单" in (await rec.wait_for("worker-wang", 2))[1]  # not accepted yet
     await say(client, "worker-wang", f"接单 {number}")
     await rec.wait_for("worker-wang", 3)
     await say(client, "worker-wang", f"完成 {number} 已疏通")

@@ -23,12 +23,13 @@ from bot.runtime import RUNTIME
 from handlers import ticket_actions
 from handlers.sla import colour_clause, sla_colour
 from handlers.ticket_actions import ActionRefused
+from handlers.ticket_notices import tell_reporters
 from storage.accounts import audit
 from storage.community import Grid, Worker
 from storage.privacy import mask_name, mask_phone
 from storage.residents import Resident
-from storage.ticket_flow import record_event
-from storage.tickets import Ticket, TicketEvent, ticket_by_number
+from storage.ticket_flow import TransitionError, move, record_event
+from storage.tickets import OPEN_STATUSES, Ticket, TicketEvent, ticket_by_number
 
 BOARD_ROLES = ("admin", "staff", "grid_worker")
 MANAGERS = ("admin", "staff")
@@ -202,3 +203,28 @@ async def record_callback(request: web.Request) -> web.Response:
         await record_event(session, ticket, "callback", who.name, note=data["note"][:2000])
         audit(session, who.name, "callback", f"ticket:{ticket.number}")
     return web.json_response({"ok": True})
+
+
+@endpoint("POST", "/api/tickets/{number}/close", "Close a ticket with a note (staff finish it)",
+          roles=MANAGERS, body={"note": "string"}, item=ITEM)  # fmt: skip
+async def close_ticket(request: web.Request) -> web.Response:
+    """POST /api/tickets/{number}/close {"note": "..."}: resolved (if open), then closed."""
+    runtime, who = request.app[RUNTIME], principal(request)
+    data = await json_body(request, ["note"])
+    note = data["note"][:500]
+    async with runtime.sessions() as session, session.begin():
+        ticket = await _visible(session, request, who)
+        now = runtime.clock()
+        try:
+            if ticket.status in OPEN_STATUSES:
+                await move(session, ticket, "resolved", who.name, now, note=note)
+            await move(session, ticket, "closed", who.name, now, note=note)
+        except TransitionError:
+            return error(409, "conflict", f"ticket {ticket.number} is {ticket.status}")
+        await tell_reporters(
+            session, ticket, f"您的工单 {ticket.number} 已办结：{note[:100]}", "ticket_closed"
+        )
+        audit(session, who.name, "close", f"ticket:{ticket.number}", note[:100])
+        item = _item(ticket, None, None, None, sla_colour(ticket, now))
+    runtime.outbox_wake.set()
+    return web.json_response(item)

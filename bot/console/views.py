@@ -171,7 +171,17 @@ async def transcript(request: web.Request, who: Principal) -> web.Response:
 async def stats(request: web.Request, who: Principal) -> web.Response:
     """GET /admin/stats."""
     rows = await stats_rows(request, who)
-    context = base_context(request, who, rows=rows)
+    charts = {
+        group: [r for r in rows if r["group"] == group]
+        for group in ("category", "grid", "week_category")
+    }
+    weeks: dict[str, int] = {}
+    for row in charts.pop("week_category"):
+        week = str(row["name"]).split()[0]
+        weeks[week] = weeks.get(week, 0) + int(row["tickets"] or 0)
+    charts["week"] = [{"name": w, "tickets": n} for w, n in sorted(weeks.items())]
+    top = max([int(r["tickets"] or 0) for group in charts.values() for r in group] or [1])
+    context = base_context(request, who, rows=rows, charts=charts, top=max(top, 1))
     return aiohttp_jinja2.render_template("stats.html", request, context)
 
 
