@@ -17,6 +17,9 @@ COMMANDS_HELP = (
     "回复“接单 {n}”接单；到现场回复“到场 {n}”；办完回复“完成 {n} 处理说明”；"
     "需要换人回复“转派 {n} 原因”。发送“我的任务”查看全部待办。"
 )
+WORKING_HELP = (
+    "到现场回复“到场 {n}”；办完回复“完成 {n} 处理说明”；需要换人回复“转派 {n} 原因”。"
+)
 
 
 def label_of(services: Services, ticket: Ticket) -> str:
@@ -39,14 +42,16 @@ def task_card(
     urgent = "【紧急】" if ticket.urgent else ""
     if revealed:
         contact = f"{reporter.name or '居民'} {reporter.phone or '未留电话'}"
+        head, steps = "【任务】", WORKING_HELP.format(n=ticket.number)
     else:
         contact = f"{mask_name(reporter.name)} {mask_phone(reporter.phone)}（接单后可见）"
-    limit = f"请在 {rule.accept_minutes} 分钟内接单。" if rule else ""
+        limit = f"请在 {rule.accept_minutes} 分钟内接单。" if rule else ""
+        head, steps = "【新任务】", limit + COMMANDS_HELP.format(n=ticket.number)
     card = (
-        f"{urgent}【新任务】工单 {ticket.number}【{label_of(services, ticket)}】\n"
+        f"{urgent}{head}工单 {ticket.number}【{label_of(services, ticket)}】\n"
         f"地点：{ticket.location or '未说明'}\n"
         f"内容：{ticket.description[:200]}\n"
-        f"报告人：{contact}\n{limit}" + COMMANDS_HELP.format(n=ticket.number)
+        f"报告人：{contact}\n{steps}"
     )
     link = task_url(services, worker_id, ticket) if worker_id else None
     return f"{card}\n手机办理：{link}" if link else card
