@@ -15,6 +15,7 @@ GAS_ADVICE = (
 ASK_LOCATION = "请问具体在什么位置？比如：东关中巷3号楼门口。"
 LEAVE_INTENTS = frozenset({"check_status", "human_handoff", "greet", "thank", "out_of_scope"})
 MAX_RETRIES = 2
+LEAVE_CONFIDENCE = 0.7  # this sure of greet/thank/chatter: not an answer to our question
 
 REPORT_INTENTS = (
     "report_streetlight", "report_sanitation", "report_road",
@@ -54,7 +55,7 @@ async def start_report(ctx: Context) -> None:
 
 def _changes_topic(ctx: Context) -> bool:
     parse = ctx.parse
-    return bool(parse and parse.intent in LEAVE_INTENTS and parse.confidence >= 0.8)
+    return bool(parse and parse.intent in LEAVE_INTENTS and parse.confidence >= LEAVE_CONFIDENCE)
 
 
 async def _retry(ctx: Context, prompt: str) -> None:

@@ -41,6 +41,7 @@ async def _wish_line(session: AsyncSession, resident_id: int, number: str) -> st
         return None
     return f"心愿 {wish.number}【{wish.wish}】：{STATUS_TEXT.get(wish.status, wish.status)}"
 
+
 STATUS_LABELS = {
     "submitted": "已受理，等待派单",
     "assigned": "已派给网格员",

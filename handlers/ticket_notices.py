@@ -17,9 +17,7 @@ COMMANDS_HELP = (
     "回复“接单 {n}”接单；到现场回复“到场 {n}”；办完回复“完成 {n} 处理说明”；"
     "需要换人回复“转派 {n} 原因”。发送“我的任务”查看全部待办。"
 )
-WORKING_HELP = (
-    "到现场回复“到场 {n}”；办完回复“完成 {n} 处理说明”；需要换人回复“转派 {n} 原因”。"
-)
+WORKING_HELP = "到现场回复“到场 {n}”；办完回复“完成 {n} 处理说明”；需要换人回复“转派 {n} 原因”。"
 
 
 def label_of(services: Services, ticket: Ticket) -> str:

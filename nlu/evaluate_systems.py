@@ -93,6 +93,11 @@ def nlu_yaml(examples: Sequence[Example], extras: Sequence[dict[str, Any]] = ())
 def to_original(text: str, data: dict[str, Any]) -> ParseResult:
     """Turn Rasa's answer for normalize(text) into a result with offsets into `text`."""
     norm = normalize(text)
+    selector = data.get("response_selector") or {}
+    if "default" in selector and "faq" not in selector:
+        # A ResponseSelector without `retrieval_intent` (Rasa's default pipeline) answers
+        # under "default"; read it as the faq selector so FAQ keys are scored, not just "faq".
+        data = {**data, "response_selector": {**selector, "faq": selector["default"]}}
     parsed = ParseResult.from_rasa(norm.text, data)
     entities = []
     for ent in parsed.entities:

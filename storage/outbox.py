@@ -157,8 +157,8 @@ async def claim_first_reply(
 ) -> Delivery | bool:
     """Claim the first reply to an inbound message for a passive (in-response) answer.
 
-    True: no reply yet, or the outbox holds it for a moment (ask again later). False: it can
-    no longer go passively (already sent or failed, or an earlier reply of the chat is unsent).
+    True: no reply yet, or the outbox holds it for a moment, or an earlier reply of the chat
+    is still unsent (ask again later). False: it can no longer go passively (sent or failed).
     A Delivery: claimed (SENDING under a lease) by a conditional UPDATE, so the outbox cannot
     send it too.
     """
@@ -184,7 +184,8 @@ async def claim_first_reply(
     if first.status != PENDING:
         return False
     claimed = await claim_delivery(session, first.id, lease, in_order=True)
-    return claimed if claimed is not None else False
+    # not claimed: the outbox took it a moment ago, or an earlier reply is still unsent
+    return claimed if claimed is not None else True
 
 
 async def release_claim(session: AsyncSession, message_id: int, error: str) -> None:

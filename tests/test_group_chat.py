@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.messages import Message
+from tests.conftest_platforms import outbox_idle
 from tests.db_helpers import fetch
 from tests.support import message_body, post_signed
 
@@ -45,6 +46,7 @@ async def test_chatter_is_parsed_but_not_answered(make_client, rasa_url, receive
     assert all(m.status == "ignored" and m.action == "group_quiet" for m in stored)
     assert all(m.intent for m in stored)  # parsed all the same ("大家晚上好" looks like noise)
     assert posts(rec, "g-wang", GROUP) == [answer]
+    await outbox_idle(db_url)
 
 
 async def test_a_confident_report_is_taken_up_and_ticket_details_go_private(
@@ -63,6 +65,7 @@ async def test_a_confident_report_is_taken_up_and_ticket_details_go_private(
     assert len(direct) == 1 and re.search(r"工单号 \d+", direct[0])
     assert not any("工单号" in text for text in group_side)
     assert len(replies) == 3
+    await outbox_idle(db_url)
 
 
 async def test_a_question_to_another_member_is_not_taken_from_chatter(
@@ -78,3 +81,4 @@ async def test_a_question_to_another_member_is_not_taken_from_chatter(
     assert replies[1].startswith("@王阿姨 ") and "取消" in replies[1]
     [weather] = await inbound(db_url, ["今天天气真好啊"])
     assert weather.status == "ignored"
+    await outbox_idle(db_url)

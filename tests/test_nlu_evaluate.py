@@ -244,3 +244,13 @@ def test_run_without_held_out_cross_validates_only() -> None:
     )  # fmt: skip
     assert results[0].heldout is None and results[0].cv is not None
     assert list(results[0].labels) == ["cross-validation"]
+
+
+def test_to_original_reads_a_default_response_selector() -> None:
+    answer = {
+        "intent": {"name": "faq", "confidence": 0.9},
+        "response_selector": {
+            "default": {"response": {"intent_response_key": "faq/micro_wish"}, "ranking": []}
+        },
+    }
+    assert to_original("微心愿是啥", answer).intent == "faq/micro_wish"

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from bot.connectors.wxcrypto import WXBizMsgCrypt, parse_xml
+from bot.runtime import RUNTIME
 from storage.base import utcnow
 from storage.messages import FAILED, SENT
 from tests import fake_wechat as wechat
@@ -35,6 +36,13 @@ def passive_fields(body: bytes, safe: bool) -> dict[str, str]:
     return parse_xml(body)
 
 
+def patient(client, seconds: float = 30.0):
+    """Let the app's passive replies wait longer than WeChat would (4 s), so that a loaded
+    test machine cannot turn a passive reply into an API send; returns the client."""
+    client.app[RUNTIME].connectors["wechat"].passive.seconds = seconds
+    return client
+
+
 async def inbound_id(db_url: str, within: float = 10.0) -> int:
     """The id of the first stored WeChat message, once it is stored."""
     for _ in range(int(within / 0.05)):
@@ -48,13 +56,20 @@ async def inbound_id(db_url: str, within: float = 10.0) -> int:
 @pytest.mark.parametrize("safe", [False, True], ids=["plain", "safe"])
 async def test_a_quick_answer_is_the_passive_reply(platform_client, fake_wechat_api, db_url, safe):
     fake, _ = fake_wechat_api
-    client = await platform_client(wechat_safe=safe, overrides=PASSIVE)
-    resp = await post(client, wechat.text_fields(wechat.OPENID, "查询", "9001"), safe=safe)
+    web = patient(await platform_client(wechat_safe=safe, overrides=PASSIVE, worker_role=False))
+    await platform_client(wechat_safe=safe, overrides=PASSIVE, web_role=False)  # the outbox
+    fields = wechat.text_fields(wechat.OPENID, "路灯坏了", "9001")
+    call = asyncio.create_task(post(web, fields, safe=safe))
+    message_id = await inbound_id(db_url)  # answered as soon as it is stored (a handler would)
+    await queue_replies(
+        web, "wechat", wechat.OPENID, ["您要反映的是【路灯】"], reply_to_id=message_id
+    )
+    resp = await call
     assert resp.status == 200
     reply = passive_fields(await resp.read(), safe)
     [out] = await settled(db_url, "wechat")
     assert reply["ToUserName"] == wechat.OPENID and reply["FromUserName"] == "gh_1234567890ab"
-    assert reply["MsgType"] == "text" and reply["Content"] == out.text and out.text
+    assert reply["MsgType"] == "text" and reply["Content"] == out.text == "您要反映的是【路灯】"
     assert (out.status, out.attempts) == (SENT, 1)
     assert fake.sends == [] and fake.refused == []  # never also sent through the API
 
@@ -63,7 +78,7 @@ async def test_further_replies_follow_through_the_api_in_order(
     platform_client, fake_wechat_api, db_url
 ):
     fake, _ = fake_wechat_api
-    web = await platform_client(overrides=PASSIVE, worker_role=False)
+    web = patient(await platform_client(overrides=PASSIVE, worker_role=False))
     await platform_client(overrides=PASSIVE, web_role=False)  # delivers; its NLU is down
     call = asyncio.create_task(post(web, wechat.text_fields(wechat.OPENID, "路灯坏了")))
     message_id = await inbound_id(db_url)
@@ -94,8 +109,7 @@ async def test_a_reply_whose_response_cannot_go_out_goes_through_the_api(
 ):
     fake, _ = fake_wechat_api
     caplog.set_level(logging.INFO, "bot.connectors.wechat_passive")
-    web = await platform_client(overrides={"wechat": {"passive_reply_seconds": 3}},
-                                worker_role=False, as_deployed=as_deployed)  # fmt: skip
+    web = patient(await platform_client(worker_role=False, as_deployed=as_deployed))
     await platform_client(web_role=False)
     short = aiohttp.ClientTimeout(total=0.5)
     call = asyncio.create_task(post(web, wechat.text_fields(wechat.OPENID, "路灯"), timeout=short))

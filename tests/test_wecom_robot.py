@@ -24,7 +24,7 @@ from storage.base import utcnow
 from storage.messages import SENT
 from storage.outbox import Delivery
 from tests import fake_wecom as wecom
-from tests.conftest_platforms import queue_replies, settled
+from tests.conftest_platforms import outbox_idle, queue_replies, settled
 from tests.support import write_config
 
 
@@ -154,7 +154,7 @@ async def group_message(client, user: str, text: str) -> None:
 
 @pytest.mark.rasa
 async def test_a_report_in_a_wecom_group_is_answered_there_details_in_private(
-    platform_client, fake_wecom_api, rasa_url
+    platform_client, fake_wecom_api, rasa_url, db_url
 ):
     fake, _ = fake_wecom_api
     client = await platform_client(rasa_url)
@@ -170,3 +170,4 @@ async def test_a_report_in_a_wecom_group_is_answered_there_details_in_private(
     assert len(direct) == 1 and "工单号" in direct[0].body["text"]["content"]
     assert direct[0].body["touser"] == "zhangsan"
     assert len(robot) == 2 and "私信" in robot[1].body["text"]["content"]
+    await outbox_idle(db_url)

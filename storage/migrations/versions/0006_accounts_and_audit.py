@@ -69,7 +69,6 @@ def upgrade() -> None:
         batch_op.create_index("ix_audit_log_at", ["created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_log_actor"), ["actor"], unique=False)
 
-
     op.create_table(
         "nlu_corrections",
         sa.Column("id", sa.Integer(), nullable=False),
