@@ -119,3 +119,21 @@ async def test_staff_work_the_console_in_a_browser(console, tmp_path, receiver):
         await page.click("text=交还机器人")
         assert "已交还机器人" in await page.locator("#message").inner_text()
         await browser.close()
+
+
+async def test_boards_for_bookings_orders_and_wishes_follow_the_role(console):
+    form = {"username": "liufang", "password": "console-password-1"}
+    await console.post("/admin/login", data=form)
+    for path, title in (("/admin/bookings", "康复预约"), ("/admin/orders", "居家养老服务订单"),
+                        ("/admin/wishes", "微心愿")):  # fmt: skip
+        page = await console.get(path)
+        assert page.status == 200 and title in await page.text(), path
+    assert (await console.get("/admin/orders?status=bogus")).status == 400
+    body = {"username": "vol-1", "role": "volunteer", "password": "volunteer-pass-1"}
+    assert (await console.post("/api/users", json=body, headers=ADMIN)).status == 200
+    console.session.cookie_jar.clear()
+    await console.post("/admin/login", data={"username": "vol-1", "password": "volunteer-pass-1"})
+    wishes = await console.get("/admin/wishes")
+    assert wishes.status == 200 and "/admin/tickets" not in await wishes.text()  # menu by role
+    assert (await console.get("/admin/orders")).status == 403
+    assert (await console.get("/admin/tickets")).status == 403

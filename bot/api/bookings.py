@@ -35,6 +35,12 @@ def _item(booking: Any) -> dict[str, Any]:
 )  # fmt: skip
 async def bookings(request: web.Request) -> web.Response:
     """GET /api/bookings."""
+    items, limit = await query_bookings(request)
+    return page(items, limit)
+
+
+async def query_bookings(request: web.Request) -> tuple[list[dict[str, Any]], int]:
+    """Bookings for the request's filters, newest first."""
     runtime = request.app[RUNTIME]
     cursor, limit = page_args(request)
     kind = choice_param(request, "kind", KINDS)
@@ -44,7 +50,7 @@ async def bookings(request: web.Request) -> web.Response:
             session, kind=kind, status=status, before_id=cursor, limit=limit
         )
         items = [_item(b) for b in found]
-    return page(items, limit)
+    return items, limit
 
 
 @endpoint("POST", "/api/bookings/{number}/attendance", "Mark whether the person came",

@@ -42,7 +42,13 @@ def _scope_orders(stmt: Any, who: Principal) -> Any:
 )  # fmt: skip
 async def orders(request: web.Request) -> web.Response:
     """GET /api/orders."""
-    runtime, who = request.app[RUNTIME], principal(request)
+    items, limit = await query_orders(request, principal(request))
+    return page(items, limit)
+
+
+async def query_orders(request: web.Request, who: Principal) -> tuple[list[dict[str, Any]], int]:
+    """Home-care orders for the request's filters, as this caller may see them."""
+    runtime = request.app[RUNTIME]
     cursor, limit = page_args(request)
     stmt = _scope_orders(
         select(CareOrder, CareElder.name, CareProvider.name)
@@ -65,7 +71,7 @@ async def orders(request: web.Request) -> web.Response:
          "worked_minutes": o.worked_minutes, "month": o.quota_month}
         for o, elder, provider in rows
     ]  # fmt: skip
-    return page(items, limit)
+    return items, limit
 
 
 @endpoint(
@@ -75,7 +81,13 @@ async def orders(request: web.Request) -> web.Response:
 )  # fmt: skip
 async def wishes(request: web.Request) -> web.Response:
     """GET /api/wishes."""
-    runtime, who = request.app[RUNTIME], principal(request)
+    items, limit = await query_wishes(request, principal(request))
+    return page(items, limit)
+
+
+async def query_wishes(request: web.Request, who: Principal) -> tuple[list[dict[str, Any]], int]:
+    """Wishes for the request's filters; volunteers only the public ones."""
+    runtime = request.app[RUNTIME]
     cursor, limit = page_args(request)
     stmt = select(Wish)
     status = choice_param(request, "status", WISH_STATUSES)
@@ -92,4 +104,4 @@ async def wishes(request: web.Request) -> web.Response:
          "due": w.due_text, "status": w.status, "created_at": w.created_at.isoformat()}
         for w in found
     ]  # fmt: skip
-    return page(items, limit)
+    return items, limit

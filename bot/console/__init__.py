@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.console import handoff, views
+from bot.console import boards, handoff, views
 
 
 def register(app: web.Application) -> None:
     """Add the console's pages."""
     views.register(app)
     handoff.register(app)
+    boards.register(app)
