@@ -2,49 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
+
+MODULES = (
+    "activities", "booking", "booking_changes", "care_orders", "chitchat", "disability",
+    "faq", "handoff", "home_care", "menu", "rating", "reports", "retention", "sla", "status",
+    "wish_commands", "wishes", "worker_commands",
+)  # fmt: skip
 
 
 def handler_modules() -> list[ModuleType]:
     """Import and return every standard handler module (imports are deferred, no side effects)."""
-    from handlers import (
-        activities,
-        booking,
-        booking_changes,
-        care_orders,
-        chitchat,
-        disability,
-        faq,
-        handoff,
-        home_care,
-        menu,
-        rating,
-        reports,
-        retention,
-        sla,
-        status,
-        wish_commands,
-        wishes,
-        worker_commands,
-    )
-
-    return [
-        activities,
-        booking,
-        booking_changes,
-        care_orders,
-        chitchat,
-        disability,
-        faq,
-        handoff,
-        home_care,
-        menu,
-        rating,
-        reports,
-        retention,
-        sla,
-        status,
-        wish_commands,
-        wishes,
-        worker_commands,
-    ]
+    return [importlib.import_module(f"handlers.{name}") for name in MODULES]

@@ -52,35 +52,27 @@ async def push_to_resident(
     )
 
 
+async def push_to_identity(
+    session: AsyncSession, who: Worker | PartnerUnit, text: str, action: str
+) -> Message | None:
+    """Send a notice to a worker or partner unit; None (logged) when it has no chat identity."""
+    if not who.platform or not who.platform_user_id:
+        log.warning("%s has no chat identity; push %s not sent", who.name, action)
+        return None
+    return await push(
+        session, platform=who.platform, user_id=who.platform_user_id, text=text, action=action
+    )
+
+
 async def push_to_worker(
     session: AsyncSession, worker: Worker, text: str, action: str
 ) -> Message | None:
-    """Send a task or notice to a worker; None (logged) when they have no chat identity."""
-    if not worker.platform or not worker.platform_user_id:
-        log.warning(
-            "worker %s (%s) has no chat identity; push %s not sent", worker.id, worker.name, action
-        )
-        return None
-    return await push(
-        session,
-        platform=worker.platform,
-        user_id=worker.platform_user_id,
-        text=text,
-        action=action,
-    )
+    """Send a task or notice to a worker (grid worker, leader, staff)."""
+    return await push_to_identity(session, worker, text, action)
 
 
 async def push_to_unit(
     session: AsyncSession, unit: PartnerUnit, text: str, action: str
 ) -> Message | None:
-    """Notify a partner unit on its chat identity; None (logged) when it has none."""
-    if not unit.platform or not unit.platform_user_id:
-        log.info("partner unit %s has no chat identity; %s recorded only", unit.name, action)
-        return None
-    return await push(
-        session,
-        platform=unit.platform,
-        user_id=unit.platform_user_id,
-        text=text,
-        action=action,
-    )
+    """Notify a partner unit (only recorded when it has no chat identity)."""
+    return await push_to_identity(session, unit, text, action)
