@@ -6,12 +6,11 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 
 from handlers.context import Context
-from handlers.dialogue import choice_number, squeeze
+from handlers.dialogue import ask_again, choice_number, squeeze
 from nlu.timeparse import SHANGHAI
 from storage.bookings import SELF, Booking, place_of, title_of
 
 REMIND_AHEAD = timedelta(hours=24)  # the reminder goes out the day before
-MAX_RETRIES = 2
 WEEKDAY_NAMES = "一二三四五六日"
 SELF_WORDS = frozenset({"我", "我自己", "自己", "本人", "给我", "给自己"})
 ASK_WHOM = "这次是给谁{}？回复 1 给自己，回复 2 给家人。"
@@ -64,13 +63,8 @@ def who_text(person: str, relation: str | None) -> str:
 
 async def retry(ctx: Context, prompt: str) -> None:
     """Ask again, or give up politely after MAX_RETRIES misunderstood answers."""
-    ctx.state["retries"] = int(ctx.state.get("retries", 0)) + 1
-    if ctx.state["retries"] > MAX_RETRIES:
-        ctx.state.clear()
-        ctx.action = "booking_abandoned"
-        ctx.reply("没能确认您的选择，这次先不约了。您可以重新说一遍，或回复“转人工”。")
-        return
-    ctx.reply(prompt)
+    gave_up = "没能确认您的选择，这次先不约了。您可以重新说一遍，或回复“转人工”。"
+    ask_again(ctx, prompt, action="booking_abandoned", gave_up=gave_up)
 
 
 def set_relation(ctx: Context, relation: str | None) -> None:

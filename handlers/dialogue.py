@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from handlers.commands import parse_command
+
+if TYPE_CHECKING:
+    from handlers.context import Context
 
 CANCEL_WORDS = frozenset(
     {"取消", "算了", "不报了", "退出", "不弄了", "不办了", "不要了", "重来", "撤销", "cancel"}
@@ -67,3 +70,17 @@ def answers_without_nlu(text: str, state: dict[str, Any], verbs: Iterable[str] =
     if is_status_command(text) or parse_command(text, verbs) is not None:
         return True
     return in_flow(state) and (is_cancel(text) or choice_number(text) is not None)
+
+
+MAX_RETRIES = 2
+
+
+def ask_again(ctx: Context, prompt: str, *, action: str, gave_up: str) -> None:
+    """Repeat a question, or give up politely after MAX_RETRIES misunderstood answers."""
+    ctx.state["retries"] = int(ctx.state.get("retries", 0)) + 1
+    if ctx.state["retries"] > MAX_RETRIES:
+        ctx.state.clear()
+        ctx.action = action
+        ctx.reply(gave_up)
+    else:
+        ctx.reply(prompt)

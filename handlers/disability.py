@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handlers.context import Context
-from handlers.dialogue import choice_number
+from handlers.dialogue import ask_again, choice_number
 from handlers.registry import intent
 from handlers.ticket_notices import announce
 from storage.privacy import mask_phone
@@ -58,7 +58,6 @@ KINDS = {
 _PHONE = re.compile(r"1[3-9]\d{9}|0\d{2,3}\d{7,8}")
 LEAVE_INTENTS = frozenset({"check_status", "human_handoff", "greet", "thank", "out_of_scope"})
 NOT_A_PERSON = frozenset({"affirm", "deny", "greet", "thank"})  # 好的 / 不用 answer no 为谁
-MAX_RETRIES = 2
 
 
 async def file_service_ticket(
@@ -178,13 +177,12 @@ async def continue_disability_service(ctx: Context) -> bool:
     parse = ctx.parse
     if choice is None and parse and parse.intent in LEAVE_INTENTS and parse.confidence >= 0.8:
         return False
-    ctx.state["retries"] = int(ctx.state.get("retries", 0)) + 1
-    if ctx.state["retries"] > MAX_RETRIES:
-        ctx.state.clear()
-        ctx.action = "disability_abandoned"
-        ctx.reply("没能确认信息，这次先不提交了。您可以重新说一遍，或回复“转人工”。")
-    else:
-        ctx.reply("没看明白，请按提示回复数字或直接说，回复“取消”可以不办。")
+    ask_again(
+        ctx,
+        "没看明白，请按提示回复数字或直接说，回复“取消”可以不办。",
+        action="disability_abandoned",
+        gave_up="没能确认信息，这次先不提交了。您可以重新说一遍，或回复“转人工”。",
+    )
     return True
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from handlers.care_items import COMMON, CareItem, hours_text, item_by_label, match_item
 from handlers.context import Context
-from handlers.dialogue import choice_number
+from handlers.dialogue import ask_again, choice_number
 from handlers.disability import file_service_ticket
 from handlers.registry import intent
 from nlu.timeparse import SHANGHAI, resolve_time
@@ -31,7 +31,6 @@ RELATIONS = {
     "祖母": ("奶奶", "姥姥", "外婆", "老太太"), "祖父": ("爷爷", "姥爷", "外公"),
 }  # fmt: skip
 ASK_TIME = "希望什么时间上门？比如：明天上午、周五下午三点。"
-MAX_RETRIES = 2
 _AREA = re.compile(r"^\D+")  # the street or compound of an address, without numbers
 
 
@@ -170,13 +169,8 @@ def _picked_elder(ctx: Context, choice: int | None) -> int | None:
 
 
 async def _retry(ctx: Context, prompt: str) -> bool:
-    ctx.state["retries"] = int(ctx.state.get("retries", 0)) + 1
-    if ctx.state["retries"] > MAX_RETRIES:
-        ctx.state.clear()
-        ctx.action = "home_care_abandoned"
-        ctx.reply("没能确认信息，这次先不申请了。您可以重新说一遍，或回复“转人工”。")
-    else:
-        ctx.reply(prompt)
+    gave_up = "没能确认信息，这次先不申请了。您可以重新说一遍，或回复“转人工”。"
+    ask_again(ctx, prompt, action="home_care_abandoned", gave_up=gave_up)
     return True
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.context import Context
-from handlers.dialogue import choice_number
+from handlers.dialogue import ask_again, choice_number
 from handlers.registry import intent
 from handlers.ticket_notices import announce
 from storage.ticket_flow import open_ticket
@@ -14,7 +14,6 @@ GAS_ADVICE = (
 )
 ASK_LOCATION = "请问具体在什么位置？比如：东关中巷3号楼门口。"
 LEAVE_INTENTS = frozenset({"check_status", "human_handoff", "greet", "thank", "out_of_scope"})
-MAX_RETRIES = 2
 LEAVE_CONFIDENCE = 0.7  # this sure of greet/thank/chatter: not an answer to our question
 
 REPORT_INTENTS = (
@@ -59,13 +58,8 @@ def _changes_topic(ctx: Context) -> bool:
 
 
 async def _retry(ctx: Context, prompt: str) -> None:
-    ctx.state["retries"] = int(ctx.state.get("retries", 0)) + 1
-    if ctx.state["retries"] > MAX_RETRIES:
-        ctx.state.clear()
-        ctx.action = "report_abandoned"
-        ctx.reply("没能确认信息，这次先不提交了。您可以重新描述问题，或回复“转人工”。")
-        return
-    ctx.reply(prompt)
+    gave_up = "没能确认信息，这次先不提交了。您可以重新描述问题，或回复“转人工”。"
+    ask_again(ctx, prompt, action="report_abandoned", gave_up=gave_up)
 
 
 @intent("flow:report")
