@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Services
 from handlers.jobs import periodic
 from storage.messages import RECEIVED, Message
+from storage.search import forget
 
 ERASED = "（已按保存期限删除）"
 
@@ -20,13 +21,15 @@ async def erase_old_texts(session: AsyncSession, services: Services, now: dateti
     if services.retention_days <= 0:
         return 0
     cutoff = now - timedelta(days=services.retention_days)
+    due = (
+        Message.created_at < cutoff,
+        Message.text != ERASED,
+        Message.status != RECEIVED,  # never erase what is still waiting to be answered
+    )
+    await forget(session, select(Message.id).where(*due))  # search no longer finds them
     result = await session.execute(
         update(Message)
-        .where(
-            Message.created_at < cutoff,
-            Message.text != ERASED,
-            Message.status != RECEIVED,  # never erase what is still waiting to be answered
-        )
+        .where(*due)
         .values(text=ERASED, nlu=None)
         .execution_options(synchronize_session=False)
     )

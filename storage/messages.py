@@ -13,13 +13,16 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     select,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
+from storage import search
 from storage.base import Base, utcnow
 
 RECEIVED = "received"
@@ -59,6 +62,12 @@ class Message(Base):
     sent_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column()
+
+
+@event.listens_for(Message, "after_insert")
+def _index_for_search(mapper: Mapper[Message], connection: Connection, target: Message) -> None:
+    """Every inserted message, inbound or outbound, goes into the search index at once."""
+    search.index_message(connection, target.id, target.text)
 
 
 async def store_inbound(

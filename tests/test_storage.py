@@ -13,6 +13,7 @@ from storage.messages import claim_for_processing, record_outbound, store_inboun
 from storage.models import Base
 from storage.outbox import claim_delivery, due_deliveries, mark_failed_attempt, mark_sent
 from storage.residents import get_or_create_conversation
+from storage.search import include_name
 from storage.tickets import create_ticket, open_tickets_of
 
 
@@ -20,7 +21,10 @@ async def test_migrations_match_the_models(db_url):
     engine = create_engine(db_url)
     async with engine.connect() as conn:
         diff = await conn.run_sync(
-            lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+            lambda sync: compare_metadata(
+                MigrationContext.configure(sync, opts={"include_name": include_name}),
+                Base.metadata,
+            )
         )
     await engine.dispose()
     assert diff == [], "models changed without an Alembic migration"

@@ -15,6 +15,7 @@ from storage.accounts import audit
 from storage.messages import Message
 from storage.privacy import mask_text
 from storage.residents import Conversation
+from storage.search import restrict, usable
 
 REVIEW_ROLES = ("admin", "staff")
 ITEM = {"id": "integer", "conversation_id": "integer", "direction": "string", "text": "string",
@@ -111,13 +112,16 @@ async def query_messages(request: web.Request, who: Principal) -> tuple[list[dic
     runtime = request.app[RUNTIME]
     cursor, limit = page_args(request)
     reveal = _reveal(request, who)
-    stmt = select(Message)
+    stmt, order = select(Message), Message.id
     if q := request.query.get("q", "").strip():
         if len(q) > 100:
             raise web.HTTPBadRequest(text="q is at most 100 characters")
-        stmt = stmt.where(Message.text.like(_like(q), escape="\\"))
+        if usable(q):  # the bigram index (storage/search.py): LIKE semantics, folded
+            stmt, order = restrict(stmt, q, runtime.engine.dialect.name, Message.id)
+        else:  # one character: a scan, bounded by the other filters and the page size
+            stmt = stmt.where(Message.text.like(_like(q), escape="\\"))
     if cursor is not None:
-        stmt = stmt.where(Message.id < cursor)
+        stmt = stmt.where(order < cursor)
     for name, column in (("platform", Message.platform), ("intent", Message.intent)):
         if value := request.query.get(name):
             stmt = stmt.where(column == value)
@@ -136,7 +140,7 @@ async def query_messages(request: web.Request, who: Principal) -> tuple[list[dic
             Conversation.handed_off.is_(True)
         )
     async with runtime.sessions() as session, session.begin():
-        found = (await session.scalars(stmt.order_by(Message.id.desc()).limit(limit))).all()
+        found = (await session.scalars(stmt.order_by(order.desc()).limit(limit))).all()
         if reveal:
             audit(session, who.name, "view_personal", "messages", f"search {q!r}")
     return [_item(m, reveal) for m in found], limit

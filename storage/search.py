@@ -1,0 +1,167 @@
+"""Full-text search over message texts in Chinese: a character-bigram index on both databases.
+
+Every message's text is *folded* one character at a time (NFKC, traditional → simplified,
+lower case), and every pair of adjacent folded characters becomes one index token, spelled
+in letters so that both databases' word splitters keep it whole (路灯 → ``bevwbdsv``).
+A query of two or more folded characters is the *phrase* of its bigrams — consecutive
+positions — which matches exactly the texts whose folded form contains the folded query:
+LIKE '%q%' semantics, plus full-width/half-width, case and traditional/simplified folding.
+Folding is per character, so anything ``LIKE '%q%'`` finds on the raw text is found too.
+
+- SQLite: an FTS5 table ``message_search(tokens)`` whose rowid is the message id; queried
+  newest first with ``ORDER BY rowid DESC`` so FTS5 stops after one page.
+- PostgreSQL: a table ``message_search(message_id, tokens tsvector)`` with a GIN index;
+  the query is ``tokens @@ 'a' <-> 'b' <-> …`` (config ``simple``).
+
+A query folding to one character cannot use bigrams: callers fall back to LIKE on the text,
+bounded by their other filters and page size. Both tables are written here only: on insert
+(``index_message``, called from storage/messages.py) and when retention erases texts
+(``forget``); the migration 0007 creates and backfills them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import unicodedata
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Select, column, table, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+logger = logging.getLogger(__name__)
+
+TABLE = "message_search"
+# Tables (and FTS5 shadow tables) that the models do not describe; Alembic must leave them be.
+NOT_IN_MODELS = frozenset(
+    {TABLE} | {f"{TABLE}_{part}" for part in ("data", "idx", "content", "docsize", "config")}
+)
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+_WIDTH = 4  # letters per character: 26**4 = 456976 covers the BMP and CJK extensions B–F
+_LIMIT = len(_LETTERS) ** _WIDTH
+_fts = table(TABLE, column("rowid"))
+_pg = table(TABLE, column("message_id"), column("tokens"))
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic filter: the index tables are made by migration 0007, not by the models."""
+    return not (type_ == "table" and name in NOT_IN_MODELS)
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> Any:
+    import opencc  # loaded on first use, like nlu/normalize.py
+
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=65536)
+def _fold_char(ch: str) -> str:
+    out = []
+    for c in unicodedata.normalize("NFKC", ch):
+        c = _t2s().convert(c).lower()
+        out.append("".join(x if ord(x) < _LIMIT else "\ufffd" for x in c))
+    return "".join(out)
+
+
+def fold(value: str) -> str:
+    """The text as the index sees it: NFKC, simplified, lower case, one character at a time."""
+    return "".join(_fold_char(ch) for ch in value)
+
+
+@lru_cache(maxsize=65536)
+def _spell(ch: str) -> str:
+    n, letters = ord(ch), []
+    for _ in range(_WIDTH):
+        n, digit = divmod(n, len(_LETTERS))
+        letters.append(_LETTERS[digit])
+    return "".join(reversed(letters))
+
+
+def bigrams(value: str) -> list[str]:
+    """Index tokens of a text: each pair of adjacent folded characters, spelled in letters."""
+    spelled = [_spell(ch) for ch in fold(value)]
+    return [a + b for a, b in itertools.pairwise(spelled)]
+
+
+def tokens(value: str | None) -> str:
+    """The token text stored for a message (space-separated bigrams; empty for no text)."""
+    return " ".join(bigrams(value or ""))
+
+
+def usable(q: str) -> bool:
+    """Whether a query can use the index (it folds to two characters or more)."""
+    return len(fold(q)) >= 2
+
+
+def _fts_phrase(q: str) -> str:
+    return '"' + " ".join(bigrams(q)) + '"'
+
+
+def _ts_phrase(q: str) -> str:
+    return " <-> ".join(f"'{t}'" for t in bigrams(q))
+
+
+def restrict(stmt: Select[Any], q: str, dialect: str, message_id: Any) -> tuple[Select[Any], Any]:
+    """Add "text contains q" to a select of messages; returns it and the id to order/page by.
+
+    Order by the returned column, newest first: on SQLite it is the FTS5 rowid, which lets
+    FTS5 walk its index backwards and stop after one page. ``usable(q)`` must hold.
+    """
+    if dialect == "sqlite":
+        stmt = stmt.join(_fts, _fts.c.rowid == message_id).where(
+            text(f"{TABLE} MATCH :search_phrase").bindparams(search_phrase=_fts_phrase(q))
+        )
+        return stmt, _fts.c.rowid
+    condition: ColumnElement[bool] = text(
+        f"{TABLE}.tokens @@ CAST(:search_phrase AS tsquery)"
+    ).bindparams(search_phrase=_ts_phrase(q))  # type: ignore[assignment]
+    return stmt.join(_pg, _pg.c.message_id == message_id).where(condition), message_id
+
+
+def _insert_sql(dialect: str) -> str:
+    if dialect == "sqlite":
+        return f"INSERT INTO {TABLE} (rowid, tokens) VALUES (:id, :tokens)"
+    return f"INSERT INTO {TABLE} (message_id, tokens) VALUES (:id, to_tsvector('simple', :tokens))"
+
+
+def index_rows(connection: Connection, rows: Iterable[tuple[int, str | None]]) -> int:
+    """Index (message id, text) pairs on a synchronous connection; returns how many had text."""
+    params = [{"id": i, "tokens": tokens(t)} for i, t in rows if t]
+    params = [p for p in params if p["tokens"]]
+    if params:
+        connection.execute(text(_insert_sql(connection.dialect.name)), params)
+    return len(params)
+
+
+def index_message(connection: Connection, message_id: int, value: str | None) -> None:
+    """Index one newly inserted message (called from the Message insert hook)."""
+    index_rows(connection, [(message_id, value)])
+
+
+async def forget(session: AsyncSession, message_ids: Select[Any] | Sequence[int]) -> None:
+    """Remove messages from the index (before their texts are erased)."""
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(_fts.delete().where(_fts.c.rowid.in_(message_ids)))
+    else:
+        await session.execute(_pg.delete().where(_pg.c.message_id.in_(message_ids)))
+
+
+def backfill(connection: Connection, batch: int = 5000) -> int:
+    """Index every message that has a text (used by migration 0007); returns how many."""
+    done, last = 0, 0
+    while True:
+        rows = connection.execute(
+            text("SELECT id, text FROM messages WHERE id > :last ORDER BY id LIMIT :n"),
+            {"last": last, "n": batch},
+        ).all()
+        if not rows:
+            break
+        done += index_rows(connection, [(r[0], r[1]) for r in rows])
+        last = rows[-1][0]
+    logger.info("indexed %d existing messages for search", done)
+    return done
