@@ -42,6 +42,9 @@ class Message(Base):
         Index("ix_messages_conv_status", "conversation_id", "status", "id"),
         Index("ix_messages_status_created", "status", "created_at"),
         Index("ix_messages_dir_status_next", "direction", "status", "next_attempt_at"),
+        # conversation review (bot/api/messages.py), newest first: by intent, by date
+        Index("ix_messages_intent_id", "intent", "id"),
+        Index("ix_messages_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,7 +54,7 @@ class Message(Base):
     direction: Mapped[str] = mapped_column(String(3))  # "in" or "out"
     text: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=RECEIVED)
-    intent: Mapped[str | None] = mapped_column(String(64), index=True)
+    intent: Mapped[str | None] = mapped_column(String(64))
     confidence: Mapped[float | None] = mapped_column(Float)
     nlu: Mapped[str | None] = mapped_column(Text)  # the parse result as JSON
     action: Mapped[str | None] = mapped_column(String(64))
@@ -67,7 +70,7 @@ class Message(Base):
 @event.listens_for(Message, "after_insert")
 def _index_for_search(mapper: Mapper[Message], connection: Connection, target: Message) -> None:
     """Every inserted message, inbound or outbound, goes into the search index at once."""
-    search.index_message(connection, target.id, target.text)
+    search.index_message(connection, target.id, target.text, target.created_at)
 
 
 async def store_inbound(

@@ -25,6 +25,7 @@ import itertools
 import logging
 import unicodedata
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -98,28 +99,64 @@ def usable(q: str) -> bool:
     return len(fold(q)) >= 2
 
 
-def _fts_phrase(q: str) -> str:
-    return '"' + " ".join(bigrams(q)) + '"'
+def month_token(created_at: datetime | str | None) -> str:
+    """The month token of a creation time in UTC (``m202611``): date windows skip ahead."""
+    if created_at is None:
+        return "m000000"
+    if isinstance(created_at, datetime):
+        created_at = created_at.astimezone(UTC).strftime("%Y-%m")
+    return f"m{created_at[:4]}{created_at[5:7]}"
 
 
-def _ts_phrase(q: str) -> str:
-    return " <-> ".join(f"'{t}'" for t in bigrams(q))
+def _months(since: datetime | None, until: datetime | None) -> list[str]:
+    """Month tokens covering [since, until) (empty: no useful bound, filter rows instead)."""
+    if since is None:
+        return []
+    start, end = since.astimezone(UTC), (until or datetime.now(UTC)).astimezone(UTC)
+    months: list[str] = []
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month) and len(months) <= 36:
+        months.append(f"m{year:04d}{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months if len(months) <= 36 else []
 
 
-def restrict(stmt: Select[Any], q: str, dialect: str, message_id: Any) -> tuple[Select[Any], Any]:
+def _fts_phrase(q: str, since: datetime | None = None, until: datetime | None = None) -> str:
+    phrase = '"' + " ".join(bigrams(q)) + '"'
+    months = _months(since, until)
+    return f"{phrase} AND ({' OR '.join(months)})" if months else phrase
+
+
+def _ts_phrase(q: str, since: datetime | None = None, until: datetime | None = None) -> str:
+    phrase = " <-> ".join(f"'{t}'" for t in bigrams(q))
+    months = _months(since, until)
+    return f"({phrase}) & ({' | '.join(months)})" if months else phrase
+
+
+def restrict(
+    stmt: Select[Any],
+    q: str,
+    dialect: str,
+    message_id: Any,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[Select[Any], Any]:
     """Add "text contains q" to a select of messages; returns it and the id to order/page by.
 
     Order by the returned column, newest first: on SQLite it is the FTS5 rowid, which lets
-    FTS5 walk its index backwards and stop after one page. ``usable(q)`` must hold.
+    FTS5 walk its index backwards and stop after one page. A date window (the caller still
+    filters created_at exactly) also requires one of its months' tokens, so the index skips
+    to those months instead of walking back through every newer match. ``usable(q)`` must hold.
     """
     if dialect == "sqlite":
+        phrase = _fts_phrase(q, since, until)
         stmt = stmt.join(_fts, _fts.c.rowid == message_id).where(
-            text(f"{TABLE} MATCH :search_phrase").bindparams(search_phrase=_fts_phrase(q))
+            text(f"{TABLE} MATCH :search_phrase").bindparams(search_phrase=phrase)
         )
         return stmt, _fts.c.rowid
     condition: ColumnElement[bool] = text(
         f"{TABLE}.tokens @@ CAST(:search_phrase AS tsquery)"
-    ).bindparams(search_phrase=_ts_phrase(q))  # type: ignore[assignment]
+    ).bindparams(search_phrase=_ts_phrase(q, since, until))  # type: ignore[assignment]
     return stmt.join(_pg, _pg.c.message_id == message_id).where(condition), message_id
 
 
@@ -129,18 +166,26 @@ def _insert_sql(dialect: str) -> str:
     return f"INSERT INTO {TABLE} (message_id, tokens) VALUES (:id, to_tsvector('simple', :tokens))"
 
 
-def index_rows(connection: Connection, rows: Iterable[tuple[int, str | None]]) -> int:
-    """Index (message id, text) pairs on a synchronous connection; returns how many had text."""
-    params = [{"id": i, "tokens": tokens(t)} for i, t in rows if t]
-    params = [p for p in params if p["tokens"]]
+def index_rows(connection: Connection, rows: Iterable[tuple[int, str | None, Any]]) -> int:
+    """Index (message id, text, created_at) rows on a synchronous connection; returns how many.
+
+    The month token comes first (migration 0007's triggers rewrite it when created_at
+    changes); texts with no bigram are not indexed (no query can match them).
+    """
+    params = []
+    for message_id, value, created_at in rows:
+        if grams := tokens(value):
+            params.append({"id": message_id, "tokens": f"{month_token(created_at)} {grams}"})
     if params:
         connection.execute(text(_insert_sql(connection.dialect.name)), params)
     return len(params)
 
 
-def index_message(connection: Connection, message_id: int, value: str | None) -> None:
+def index_message(
+    connection: Connection, message_id: int, value: str | None, created_at: datetime | None
+) -> None:
     """Index one newly inserted message (called from the Message insert hook)."""
-    index_rows(connection, [(message_id, value)])
+    index_rows(connection, [(message_id, value, created_at)])
 
 
 async def forget(session: AsyncSession, message_ids: Select[Any] | Sequence[int]) -> None:
@@ -156,12 +201,12 @@ def backfill(connection: Connection, batch: int = 5000) -> int:
     done, last = 0, 0
     while True:
         rows = connection.execute(
-            text("SELECT id, text FROM messages WHERE id > :last ORDER BY id LIMIT :n"),
+            text("SELECT id, text, created_at FROM messages WHERE id > :last ORDER BY id LIMIT :n"),
             {"last": last, "n": batch},
         ).all()
         if not rows:
             break
-        done += index_rows(connection, [(r[0], r[1]) for r in rows])
+        done += index_rows(connection, [(r[0], r[1], r[2]) for r in rows])
         last = rows[-1][0]
     logger.info("indexed %d existing messages for search", done)
     return done

@@ -90,8 +90,8 @@ async def search(api: TestClient, q: str, limit: int = 100, **filters: str) -> l
             return items
 
 
-async def texts(api: TestClient, q: str) -> set[str]:
-    return {item["text"] for item in await search(api, q, reveal="true")}
+async def texts(api: TestClient, q: str, **filters: str) -> set[str]:
+    return {item["text"] for item in await search(api, q, reveal="true", **filters)}
 
 
 async def test_two_and_three_characters_latin_and_digits(api):
@@ -236,3 +236,23 @@ async def test_search_with_filters_and_one_character(api):
     soon = (utcnow() + timedelta(days=1)).isoformat()
     assert len(await search(api, "路灯", until=soon, direction="in")) == 2
     assert await search(api, "路灯", since=soon) == []
+
+
+async def test_date_windows_across_months_and_a_changed_date(api):
+    runtime, now = api.app[RUNTIME], utcnow()
+    names = ["窨井盖丢了 一", "窨井盖丢了 二", "窨井盖丢了 三", "窨井盖丢了 四"]
+    ids = await _store(runtime, names, "dates")
+    async with runtime.sessions() as session, session.begin():
+        for message_id, days in zip(ids, (400, 95, 40), strict=False):  # 四 stays new
+            message = await session.get(Message, message_id)
+            assert message is not None
+            message.created_at = now - timedelta(days=days)
+
+    def ago(days: int) -> str:
+        return (now - timedelta(days=days)).isoformat()
+
+    assert await texts(api, "窨井盖", since=ago(100), until=ago(90)) == {names[1]}
+    assert await texts(api, "窨井盖", since=ago(420), until=ago(30)) == set(names[:3])
+    assert await texts(api, "窨井盖", since=ago(45)) == set(names[2:])
+    assert await texts(api, "窨井盖", until=ago(300)) == {names[0]}
+    assert await texts(api, "窨井盖", since=ago(2000), until=ago(1900)) == set()

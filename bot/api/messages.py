@@ -113,11 +113,13 @@ async def query_messages(request: web.Request, who: Principal) -> tuple[list[dic
     cursor, limit = page_args(request)
     reveal = _reveal(request, who)
     stmt, order = select(Message), Message.id
+    since, until = _date(request, "since"), _date(request, "until")
     if q := request.query.get("q", "").strip():
         if len(q) > 100:
             raise web.HTTPBadRequest(text="q is at most 100 characters")
         if usable(q):  # the bigram index (storage/search.py): LIKE semantics, folded
-            stmt, order = restrict(stmt, q, runtime.engine.dialect.name, Message.id)
+            dialect = runtime.engine.dialect.name
+            stmt, order = restrict(stmt, q, dialect, Message.id, since, until)
         else:  # one character: a scan, bounded by the other filters and the page size
             stmt = stmt.where(Message.text.like(_like(q), escape="\\"))
     if cursor is not None:
@@ -131,9 +133,9 @@ async def query_messages(request: web.Request, who: Principal) -> tuple[list[dic
         stmt = stmt.where(Message.confidence >= low)
     if (high := _float(request, "max_confidence")) is not None:
         stmt = stmt.where(Message.confidence <= high)
-    if (since := _date(request, "since")) is not None:
+    if since is not None:
         stmt = stmt.where(Message.created_at >= since)
-    if (until := _date(request, "until")) is not None:
+    if until is not None:
         stmt = stmt.where(Message.created_at < until)
     if choice_param(request, "handed_off", ("true", "false")) == "true":
         stmt = stmt.join(Conversation, Conversation.id == Message.conversation_id).where(
