@@ -22,6 +22,11 @@ class Ticket(Base):
         Index("ix_tickets_status_created", "status", "created_at"),
         Index("ix_tickets_reporter_status", "reporter_id", "status"),
         Index("ix_tickets_grid_category_status", "grid_id", "category", "status"),
+        # the board (bot/api/tickets.py): a grid's tickets of one state, newest first, and
+        # the SLA colours' due-time conditions (handlers/sla.colour_clause); migration 0008
+        Index("ix_tickets_grid_status_id", "grid_id", "status", "id"),
+        Index("ix_tickets_status_accept_due", "status", "accept_due_at"),
+        Index("ix_tickets_status_resolve_due", "status", "resolve_due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -97,8 +97,9 @@ async def query_tickets(request: web.Request, who: Principal) -> tuple[list[dict
         stmt = stmt.where(Ticket.status == status)
     if category := request.query.get("category"):
         stmt = stmt.where(Ticket.category == category)
-    if grid := request.query.get("grid"):
-        stmt = stmt.where(Grid.code == grid)
+    if grid := request.query.get("grid"):  # by id, so ix_tickets_grid_status_id gives the order
+        grid_id = select(Grid.id).where(Grid.code == grid).scalar_subquery()
+        stmt = stmt.where(Ticket.grid_id == grid_id)
     if callback:
         stmt = stmt.where(Ticket.callback_needed.is_(callback == "true"))
     now = runtime.clock()
