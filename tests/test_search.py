@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from datetime import timedelta
 from pathlib import Path
@@ -46,6 +47,7 @@ TEXTS = (
     "有人说' OR 1=1 -- 是什么意思",
     "東關中巷路燈壞了，請盡快修理",
     "３号楼门禁卡丢了",
+    "水管漏了 管道也漏水",
 )
 
 
@@ -101,6 +103,8 @@ async def test_two_and_three_characters_latin_and_digits(api):
     assert await texts(api, "12栋") == {TEXTS[3], TEXTS[4]}  # like LIKE: 112栋 contains 12栋
     assert await texts(api, "wifi") == await texts(api, "WiFi") == {TEXTS[5]}
     assert await texts(api, "煤气") == set()
+    assert await texts(api, "管道也漏") == {TEXTS[13]}
+    assert await texts(api, "水管道") == set()  # 水管 and 管道 are there, but not in a row
 
 
 async def test_punctuation_and_like_metacharacters_are_literal(api):
@@ -192,6 +196,10 @@ async def test_results_equal_a_scan_over_varied_messages(api, db_url):
         start = rng.randrange(len(value))
         queries.add(value[start : start + rng.randint(2, 4)])
     queries.update("".join(rng.choice(_POOL) for _ in range(2)) for _ in range(30))
+    for value in sorted(set(stored.values())):  # every bigram present, but not in a row
+        for i, j in itertools.combinations(range(len(value) - 1), 2):
+            if value[i + 1] == value[j] and j > i + 1 and len(queries) < 160:
+                queries.add(value[i : i + 2] + value[j + 1])
     for q in sorted(queries):
         if len(q.strip()) < 2:
             continue
