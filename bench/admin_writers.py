@@ -1,8 +1,8 @@
 """Bulk writers for bench/admin_queries.py: seeded databases cached by size.
 
-SQLite: var/bench/admin-m<messages>-t<tickets>.db, written with sqlite3 executemany in big
+SQLite: var/bench/admin-v<format>-m<messages>-t<tickets>.db, written with sqlite3 executemany in big
 transactions, then the FTS5 index optimised and ANALYZE run. PostgreSQL: a template database
-linli_bench_m<messages>_t<tickets> written with COPY (the search table's GIN index dropped
+linli_bench_v<format>_m<messages>_t<tickets> written with COPY (the search table's GIN index dropped
 while loading and built after), VACUUM ANALYZE; each run measures a fresh copy of it.
 """
 
@@ -26,6 +26,7 @@ from storage.models import Base
 from tests.support import REPO, seed_demo
 
 EXTRA_GRIDS = 20
+CACHE_FORMAT = 2  # bump when the seeded rows or the index tokens change: old caches are ignored
 CHUNK = 20_000
 
 
@@ -96,7 +97,7 @@ def _sqlite_insert(db: sqlite3.Connection, table: Table, rows: Iterable[dict[str
 
 async def cached_sqlite(messages: int, tickets: int, reseed: bool) -> str:
     """The URL of a seeded SQLite file, seeding it first when it is not cached."""
-    path = REPO / "var" / "bench" / f"admin-m{messages}-t{tickets}.db"
+    path = REPO / "var" / "bench" / f"admin-v{CACHE_FORMAT}-m{messages}-t{tickets}.db"
     if path.exists() and not reseed:
         print(f"sqlite: reusing {path} (migrated to head)")
         await asyncio.to_thread(upgrade, f"sqlite+aiosqlite:///{path}")
@@ -163,7 +164,7 @@ async def _admin(base: URL, statement: str) -> None:
 
 async def cached_postgres(base: URL, messages: int, tickets: int, reseed: bool) -> str:
     """The name of a seeded template database, seeding it first when it does not exist."""
-    name = f"linli_bench_m{messages}_t{tickets}"
+    name = f"linli_bench_v{CACHE_FORMAT}_m{messages}_t{tickets}"
     conn = await asyncpg.connect(_pg_dsn(base, base.database or "postgres"))
     exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
     await conn.close()
