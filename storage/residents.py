@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -96,3 +96,20 @@ async def get_or_create_conversation(
     except IntegrityError:
         conversation = (await session.scalars(stmt)).one()
     return conversation
+
+
+async def touch_conversation(
+    session: AsyncSession, platform: str, chat_id: str, user_id: str
+) -> int | None:
+    """Mark a known conversation's last message now and return its id (None if it is new)."""
+    stmt = (
+        update(Conversation)
+        .where(
+            Conversation.platform == platform,
+            Conversation.chat_id == chat_id,
+            Conversation.user_id == user_id,
+        )
+        .values(last_message_at=utcnow())
+        .returning(Conversation.id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
