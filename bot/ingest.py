@@ -66,8 +66,8 @@ async def _store(runtime: Runtime, event: InboundEvent) -> tuple[int, int]:
                 user_id,
                 user_name=clean_text(event.user_name) if event.user_name else None,
                 is_group=event.is_group,
+                last_message_at=utcnow(),
             )
-            conversation.last_message_at = utcnow()
             conversation_id = conversation.id
         message_id = await insert_inbound(
             session,

@@ -72,6 +72,7 @@ async def get_or_create_conversation(
     *,
     user_name: str | None = None,
     is_group: bool = False,
+    last_message_at: datetime | None = None,
 ) -> Conversation:
     """Return the conversation of a user in a chat, creating it (and the resident) if new."""
     stmt = select(Conversation).where(
@@ -91,6 +92,7 @@ async def get_or_create_conversation(
                 user_id=user_id,
                 is_group=is_group,
                 resident_id=resident.id,
+                last_message_at=last_message_at,
             )
             session.add(conversation)
     except IntegrityError:
