@@ -276,3 +276,20 @@ def rss_mib(pids: dict[str, int | None]) -> dict[str, float | None]:
                 total += child.memory_info().rss
         sizes[name] = total / 2**20
     return sizes
+
+
+def cpu_seconds(pids: dict[str, int | None]) -> dict[str, float]:
+    """User + system CPU seconds used so far by each named process, children included."""
+    import psutil
+
+    used: dict[str, float] = {}
+    for name, pid in pids.items():
+        if not pid:
+            continue
+        try:
+            proc = psutil.Process(pid)
+            procs = [proc, *proc.children(recursive=True)]
+            used[name] = sum(sum(p.cpu_times()[:2]) for p in procs)
+        except psutil.Error:
+            continue
+    return used

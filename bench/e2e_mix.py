@@ -12,7 +12,8 @@ rest and under load. Prints a Markdown summary at the end; asserts nothing.
         --pid web-1=PID ...                                   # a running deployment
 
 The service it starts: `linli serve --role web` and `--role worker` processes on SQLite
-(or LINLI_DATABASE_URL), an embedded Redis, Rasa at LINLI_NLU_URL (default :5005).
+(or a fresh PostgreSQL database beside --postgres URL, dropped afterwards), an embedded
+Redis, Rasa at LINLI_NLU_URL (default :5005).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import (
     Receiver,
     Service,
+    cpu_seconds,
+    drop_postgres,
+    fresh_postgres,
     fresh_sqlite,
     machine_line,
     markdown_table,
@@ -189,11 +193,13 @@ async def bench(
     rows: list[list[object]] = []
     under_load: dict[str, float | None] = {}
     best = 0.0
+    replied, cpu_before = 0, cpu_seconds(pids)
     for share in [int(s) for s in args.loads.split(",")]:
         rate = raw_rate * share / 100
         res = await offered(webs, receiver, mix, rate, args.seconds, args.drain,
                             pids if share == 100 else None)  # fmt: skip
         under_load = res.mem or under_load
+        replied += res.replied
         acks, reps = res.acks, res.replies
         best = max(best, res.throughput)
         row: list[object] = [f"{share}% ({rate:.1f}/s)", res.sent, res.replied, res.throughput,
@@ -201,6 +207,9 @@ async def bench(
         print(" ".join(str(round(v, 1)) if isinstance(v, float) else str(v) for v in row),
               f"errors={res.errors}", flush=True)  # fmt: skip
         rows.append(row)
+    cpu_after = cpu_seconds(pids)
+    per = 1000 / max(1, replied)
+    cpu_ms = {n: per * (t - cpu_before.get(n, 0.0)) for n, t in cpu_after.items()}
     print("\n" + machine_line())
     print(f"\nRaw ceiling {raw_rate:.1f} parses/s; turns sent by kind: {mix.sent}\n")
     print(markdown_table(["offered (share of ceiling)", "sent", "replied", "replies/s",
@@ -212,9 +221,13 @@ async def bench(
         print(f"\ninbound {total}: skipped Rasa {skipped} ({100 * skipped / max(1, total):.0f}%), "
               f"parse cache {cached} ({100 * cached / max(1, total):.0f}%), "
               f"sent to Rasa {total - skipped - cached}")  # fmt: skip
-    print("\n" + markdown_table(["process", "RSS at rest MiB", "RSS under load (100%) MiB"], [
-        [name, at_rest.get(name) or "-", under_load.get(name) or "-"] for name in pids
-    ]))  # fmt: skip
+    print("\n" + markdown_table(
+        ["process", "RSS at rest MiB", "RSS under load (100%) MiB", "CPU ms per reply"],
+        [[name, at_rest.get(name) or "-", under_load.get(name) or "-", cpu_ms.get(name, "-")]
+         for name in pids],
+    ))  # fmt: skip
+    print("CPU per reply (user + system over all the loads, divided by the replies) does not")
+    print("depend on the load of a shared machine: the cores it takes is the capacity question.")
 
 
 def parse_args() -> argparse.Namespace:
@@ -232,6 +245,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--db-url", help="with --web: the database, to count skipped/cached parses")
     p.add_argument("--pid", action="append", default=[], help="NAME=PID for memory figures")
     p.add_argument("--workers", type=int, default=1, help="worker processes it starts")
+    p.add_argument("--postgres", help="run on a fresh PostgreSQL database beside this URL")
     args = p.parse_args()
     if args.quick:
         args.loads, args.seconds, args.ceiling_parses, args.drain = "50,100", 15, 150, 30
@@ -255,8 +269,9 @@ async def main_async(args: argparse.Namespace) -> None:
     with workdir() as wd:
         from storage.embedded_redis import EmbeddedRedis
 
-        db_url = os.environ.get("LINLI_DATABASE_URL", "")
-        if not db_url:
+        if args.postgres:
+            db_url = await asyncio.to_thread(fresh_postgres, args.postgres)
+        else:
             db_url = await asyncio.to_thread(fresh_sqlite, wd)
         redis = EmbeddedRedis(wd / "redis", appendonly=False)
         redis_url = redis.start()
@@ -275,6 +290,8 @@ async def main_async(args: argparse.Namespace) -> None:
             service.stop()
             await receiver.stop()
             redis.stop()
+            if args.postgres:
+                drop_postgres(db_url)
         print(f"\n(database {db_url.split(':')[0]}; logs in {wd / 'logs'})")
 
 
