@@ -84,7 +84,7 @@ def main() -> int:
             for i in range(args.workers):
                 service.start("worker", f"worker-{i + 1}")
             for rasa in rasas:
-                print(f"Rasa {rasa.url} ready after {rasa.wait_ready(300):.0f} s", flush=True)
+                print(f"Rasa {rasa.url} ready after {rasa.wait_ready(900):.0f} s", flush=True)
             asyncio.run(service.wait_ready())
             print(f"web {' '.join(service.web_urls)}; {args.workers} workers; database "
                   f"{db_url.rsplit('/', 1)[1]}; Redis {redis_url}", flush=True)  # fmt: skip
