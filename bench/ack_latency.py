@@ -45,7 +45,9 @@ from common import (
 from mix import Mix
 
 
-async def open_loop(url: str, texts: list[str], rate: float, seconds: float) -> dict[str, object]:
+async def open_loop(
+    url: str, texts: list[str], rate: float, seconds: float, residents: int, introduce: bool
+) -> dict[str, object]:
     """Post signed messages at `rate`/s for `seconds`; latencies from each scheduled start."""
     rng = random.Random(3)
     acks: list[float] = []
@@ -56,7 +58,9 @@ async def open_loop(url: str, texts: list[str], rate: float, seconds: float) -> 
 
         async def one(due: float) -> None:
             nonlocal failures
-            user = f"ack-{rng.randrange(5000)}"
+            # introducing: each resident's first message in turn; else known ones write again
+            who = len(lag) % residents if introduce else rng.randrange(residents)
+            user = f"ack-{who}"
             body, headers = signed_body(uuid.uuid4().hex, user, rng.choice(texts))
             lag.append(time.perf_counter() - due)
             try:
@@ -99,11 +103,14 @@ async def one_database(
     rows: list[list[object]] = []
     try:
         await service.wait_ready()
-        await open_loop(service.web_urls[0], texts, 50, 2)  # warm-up: pools, first inserts
+        # warm-up: pools, and every resident's first message (conversation created)
+        await open_loop(service.web_urls[0], texts, 100, args.residents / 100, args.residents, True)
         for rate in [float(r) for r in args.rates.split(",")]:
             web = psutil.Process(service.procs[f"web-{kind}"].pid)
             cpu_before = sum(web.cpu_times()[:2])
-            res = await open_loop(service.web_urls[0], texts, rate, args.seconds)
+            res = await open_loop(
+                service.web_urls[0], texts, rate, args.seconds, args.residents, False
+            )
             cpu_ms = (sum(web.cpu_times()[:2]) - cpu_before) * 1000
             acks, lag = res["acks"], res["lag"]
             assert isinstance(acks, list) and isinstance(lag, list)
@@ -153,6 +160,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=20)
     p.add_argument("--pause", type=float, default=3, help="rest between rates")
     p.add_argument("--web-only", action="store_true", help="no worker process")
+    p.add_argument("--residents", type=int, default=500, help="known residents writing again")
     p.add_argument("--nlu", default=os.environ.get("LINLI_NLU_URL", "http://127.0.0.1:5005"))
     p.add_argument("--postgres", default=os.environ.get("LINLI_TEST_DATABASE_URL"),
                    help="a PostgreSQL URL (a fresh database is made beside it)")  # fmt: skip

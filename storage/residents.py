@@ -113,5 +113,6 @@ async def touch_conversation(
         )
         .values(last_message_at=utcnow())
         .returning(Conversation.id)
+        .execution_options(synchronize_session=False)  # a fresh session: nothing to refresh
     )
     return (await session.execute(stmt)).scalar_one_or_none()
