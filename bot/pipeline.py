@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import replace
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Row, Select, and_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.runtime import Runtime
 from handlers.context import Context
@@ -16,7 +18,8 @@ from handlers.handoff import hand_over
 from nlu.client import Entity, NLUUnavailable, ParseResult
 from nlu.normalize import normalize
 from storage.base import utcnow
-from storage.community import worker_by_identity
+from storage.community import Worker
+from storage.db import read_only
 from storage.messages import RECEIVED, Message, claim_for_processing, record_outbound
 from storage.parse_cache import cached_parse, remember_parse
 from storage.residents import Conversation, Resident
@@ -26,34 +29,54 @@ log = logging.getLogger(__name__)
 SORRY = "抱歉，系统刚才出了点问题，您的消息已经记下了，工作人员会跟进。您也可以稍后再试。"
 
 
+def _waiting(*where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
+    """Inbound messages with what processing needs first: text, arrival, the handoff flag."""
+    return (
+        select(
+            Message.id,
+            Message.status,
+            Message.text,
+            Message.created_at,
+            Conversation.id.label("conversation_id"),
+            Conversation.handed_off,
+        )
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(*where)
+        .order_by(Message.id)
+    )
+
+
 async def process_conversation(runtime: Runtime, conversation_id: int) -> bool:
     """Process every waiting message of a conversation, oldest first; False if NLU is down."""
     async with runtime.sessions() as session:
-        ids = (
-            await session.scalars(
-                select(Message.id)
-                .where(
+        await read_only(session)
+        rows = (
+            await session.execute(
+                _waiting(
                     Message.conversation_id == conversation_id,
                     Message.status == RECEIVED,
                     Message.direction == "in",
                 )
-                .order_by(Message.id)
             )
         ).all()
-    for message_id in ids:
-        if not await process_message(runtime, message_id):
+    for index, row in enumerate(rows):
+        # the first is as just read; a later one is read again (the one before may have
+        # handed the conversation over, or staff may have released it meanwhile)
+        if not await (_process(runtime, row) if index == 0 else process_message(runtime, row.id)):
             return False
     return True
 
 
-async def _parse(runtime: Runtime, text: str, state: dict[str, object]) -> ParseResult | None:
-    """Normalise, parse, and give entity offsets back in the resident's original text."""
+async def _parse(
+    runtime: Runtime, text: str, state: dict[str, object]
+) -> tuple[ParseResult | None, bool]:
+    """Normalise, parse (or reuse a cached parse: True), give offsets in the original text."""
     if not text.strip() or answers_without_nlu(text, state, runtime.registry.command_verbs()):
-        return None
+        return None, False
     limit = runtime.settings.file.http.max_text_chars
     norm = normalize(text[:limit])
     if not norm.text:
-        return None
+        return None, False
     seconds = runtime.settings.file.dialogue.parse_cache_seconds
     hit = await cached_parse(runtime.redis, norm.text) if seconds else None
     if hit is not None:
@@ -67,7 +90,8 @@ async def _parse(runtime: Runtime, text: str, state: dict[str, object]) -> Parse
     for ent in parsed.entities:
         start, end = norm.to_original(ent.start, ent.end)
         entities.append(Entity(ent.entity, ent.value, start, end))
-    return replace(parsed, text=text[:limit], normalized=norm.text, entities=tuple(entities))
+    parsed = replace(parsed, text=text[:limit], normalized=norm.text, entities=tuple(entities))
+    return parsed, hit is not None
 
 
 async def _hand_over_after_error(ctx: Context) -> None:
@@ -81,32 +105,56 @@ async def _hand_over_after_error(ctx: Context) -> None:
     ctx.replies, ctx.action = [SORRY], "error"
 
 
+async def _participants(
+    session: AsyncSession, conversation_id: int
+) -> tuple[Conversation, Resident, Worker | None]:
+    """The conversation, its resident and (if the sender is one) the worker, in one query."""
+    stmt = (
+        select(Conversation, Resident, Worker)
+        .join(Resident, Resident.id == Conversation.resident_id)
+        .outerjoin(
+            Worker,
+            and_(
+                Worker.platform == Conversation.platform,
+                Worker.platform_user_id == Conversation.user_id,
+            ),
+        )
+        .where(Conversation.id == conversation_id)
+        .order_by(Worker.id)
+        .limit(1)
+    )
+    conversation, resident, worker = (await session.execute(stmt)).one()
+    return conversation, resident, worker
+
+
 async def process_message(runtime: Runtime, message_id: int) -> bool:
     """Handle one inbound message exactly once; False (nothing done) when NLU is unreachable."""
     async with runtime.sessions() as session:
-        message = await session.get(Message, message_id)
-        if message is None or message.status != RECEIVED:
-            return True
-        conversation = await session.get(Conversation, message.conversation_id)
-        assert conversation is not None
-        text = message.text or ""
-    state = await load_state(runtime.redis, conversation.id, message_id)
-    if conversation.handed_off:
+        await read_only(session)
+        row = (await session.execute(_waiting(Message.id == message_id))).first()
+    return True if row is None else await _process(runtime, row)
+
+
+async def _process(runtime: Runtime, row: Row[Any]) -> bool:
+    """Handle the message of a _waiting() row: parse outside, effects in one transaction."""
+    message_id, conversation_id = row.id, row.conversation_id
+    if row.status != RECEIVED:
+        return True
+    text, arrived = row.text or "", row.created_at
+    state = await load_state(runtime.redis, conversation_id, message_id)
+    if row.handed_off:
         text_for_nlu = ""  # a person has taken over: the bot stays quiet, no parse needed
     else:
         text_for_nlu = text
     try:
-        parse = await _parse(runtime, text_for_nlu, state)
+        parse, from_cache = await _parse(runtime, text_for_nlu, state)
     except NLUUnavailable as exc:
         log.warning("NLU unavailable for message %s: %s; it will wait", message_id, exc)
         return False
     async with runtime.sessions() as session, session.begin():
         if not await claim_for_processing(session, message_id):
             return True  # another worker finished it meanwhile
-        conversation = await session.get(Conversation, conversation.id, with_for_update=False)
-        resident = await session.get(Resident, conversation.resident_id) if conversation else None
-        assert conversation is not None and resident is not None
-        worker = await worker_by_identity(session, conversation.platform, conversation.user_id)
+        conversation, resident, worker = await _participants(session, conversation_id)
         ctx = Context(
             session=session,
             services=runtime.services,
@@ -128,12 +176,15 @@ async def process_message(runtime: Runtime, message_id: int) -> bool:
             )
             ctx.replies, ctx.action, ctx.state = [], "error", {}
             await _hand_over_after_error(ctx)
-        inbound = await session.get(Message, message_id)
-        assert inbound is not None
+        result: dict[str, object] = {"action": ctx.action}
         if parse is not None:
-            inbound.intent, inbound.confidence = parse.intent, parse.confidence
-            inbound.nlu = json.dumps(parse.to_dict(), ensure_ascii=False)
-        inbound.action = ctx.action
+            reading = {**parse.to_dict(), **({"cache": True} if from_cache else {})}
+            result.update(
+                intent=parse.intent,
+                confidence=parse.confidence,
+                nlu=json.dumps(reading, ensure_ascii=False),  # cache: Rasa was not asked
+            )
+        await session.execute(update(Message).where(Message.id == message_id).values(**result))
         for reply in ctx.replies:
             record_outbound(
                 session,
@@ -145,7 +196,6 @@ async def process_message(runtime: Runtime, message_id: int) -> bool:
             )
         outcome = "error" if ctx.action == "error" else ("answered" if ctx.replies else "quiet")
         runtime.metrics.processed.labels(outcome).inc()
-        arrived = inbound.created_at
         ttl = runtime.settings.file.dialogue.state_ttl_minutes * 60
         await save_state(runtime.redis, conversation.id, message_id, state, ctx.state, ttl)
     runtime.metrics.turn_seconds.observe(max(0.0, (utcnow() - arrived).total_seconds()))

@@ -42,7 +42,18 @@ def _make_sqlite_transactional(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(_READ_ONLY):
+            conn.exec_driver_sql("BEGIN")  # a WAL reader neither waits for nor blocks the writer
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_READ_ONLY = "linli_read_only"
+
+
+async def read_only(session: AsyncSession) -> None:
+    """Declare a new session's transaction read-only: on SQLite it takes no write lock."""
+    await session.connection(execution_options={_READ_ONLY: True})
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Float,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -96,6 +98,43 @@ async def store_inbound(
     except IntegrityError:
         return None
     return message
+
+
+async def insert_inbound(
+    session: AsyncSession,
+    *,
+    conversation_id: int,
+    platform: str,
+    platform_msg_id: str,
+    text: str,
+    action: str | None = None,
+) -> int | None:
+    """Insert an inbound message in one statement; its id, or None for a redelivered id."""
+    values = {
+        "conversation_id": conversation_id,
+        "platform": platform,
+        "platform_msg_id": platform_msg_id,
+        "direction": "in",
+        "text": text,
+        "status": RECEIVED,
+        "action": action,
+    }
+    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = (
+        dialect.insert(Message)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["platform", "platform_msg_id"])
+        .returning(Message.id, Message.created_at)
+    )
+    row = (await session.execute(stmt)).one_or_none()
+    if row is None:
+        return None
+    message_id, created_at = row
+    # A Core insert skips the ORM's after_insert hook: index the text for search here.
+    await session.run_sync(
+        lambda sync: search.index_message(sync.connection(), message_id, text, created_at)
+    )
+    return int(message_id)
 
 
 async def pending_in_conversation(session: AsyncSession, conversation_id: int) -> list[Message]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -72,6 +72,7 @@ async def get_or_create_conversation(
     *,
     user_name: str | None = None,
     is_group: bool = False,
+    last_message_at: datetime | None = None,
 ) -> Conversation:
     """Return the conversation of a user in a chat, creating it (and the resident) if new."""
     stmt = select(Conversation).where(
@@ -91,8 +92,27 @@ async def get_or_create_conversation(
                 user_id=user_id,
                 is_group=is_group,
                 resident_id=resident.id,
+                last_message_at=last_message_at,
             )
             session.add(conversation)
     except IntegrityError:
         conversation = (await session.scalars(stmt)).one()
     return conversation
+
+
+async def touch_conversation(
+    session: AsyncSession, platform: str, chat_id: str, user_id: str
+) -> int | None:
+    """Mark a known conversation's last message now and return its id (None if it is new)."""
+    stmt = (
+        update(Conversation)
+        .where(
+            Conversation.platform == platform,
+            Conversation.chat_id == chat_id,
+            Conversation.user_id == user_id,
+        )
+        .values(last_message_at=utcnow())
+        .returning(Conversation.id)
+        .execution_options(synchronize_session=False)  # a fresh session: nothing to refresh
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()

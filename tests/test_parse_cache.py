@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import json
 
+import pytest
+from sqlalchemy import select
+
+from storage.messages import Message
+from tests.db_helpers import fetch
 from tests.support import say
 from tests.test_faults import start_proxy
 
@@ -12,7 +17,7 @@ pytestmark = pytest.mark.rasa
 
 @pytest.mark.parametrize("seconds, parses", [(300, 1), (0, 3)])
 async def test_a_burst_of_the_same_report_is_parsed_once(
-    make_client, rasa_url, receiver, seconds, parses
+    make_client, rasa_url, receiver, db_url, seconds, parses
 ):
     rec, _ = receiver
     proxy, server = await start_proxy(rasa_url)
@@ -26,5 +31,10 @@ async def test_a_burst_of_the_same_report_is_parsed_once(
             replies = await rec.wait_for(user, 1)
             assert "路灯" in replies[0] and "东关中巷" in replies[0], replies  # same understanding
         assert proxy.parses == parses
+        stored = await fetch(
+            db_url, select(Message.nlu).where(Message.direction == "in").order_by(Message.id)
+        )
+        from_cache = [bool(json.loads(raw).get("cache")) for raw in stored]
+        assert from_cache == ([False, True, True] if seconds else [False, False, False])
     finally:
         await server.close()

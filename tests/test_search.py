@@ -27,7 +27,7 @@ from storage.migrate import alembic_config, upgrade
 from storage.residents import get_or_create_conversation
 from storage.search import fold
 from tests.db_helpers import fetch
-from tests.support import make_settings
+from tests.support import make_settings, message_body, post_signed
 
 TOKEN = "bootstrap-admin-token-for-search"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -264,3 +264,12 @@ async def test_date_windows_across_months_and_a_changed_date(api):
     assert await texts(api, "窨井盖", since=ago(45)) == set(names[2:])
     assert await texts(api, "窨井盖", until=ago(300)) == {names[0]}
     assert await texts(api, "窨井盖", since=ago(2000), until=ago(1900)) == set()
+
+
+async def test_a_message_arriving_through_the_webhook_is_found(api):
+    """The webhook stores with one Core INSERT (no ORM hook): it must index the text too."""
+    body = message_body("webhook-resident", "西关后巷井盖松动了，孩子差点踩空")
+    resp = await post_signed(api, body)
+    assert resp.status == 200, await resp.text()
+    assert await texts(api, "井盖") == {"西关后巷井盖松动了，孩子差点踩空"}
+    assert await texts(api, "後巷") == {"西关后巷井盖松动了，孩子差点踩空"}  # traditional folds

@@ -6,13 +6,20 @@ import asyncio
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import select
 
 from storage.community import match_grid
-from storage.db import create_engine, session_factory
-from storage.messages import claim_for_processing, record_outbound, store_inbound
+from storage.db import create_engine, read_only, session_factory
+from storage.messages import (
+    Message,
+    claim_for_processing,
+    insert_inbound,
+    record_outbound,
+    store_inbound,
+)
 from storage.models import Base
 from storage.outbox import claim_delivery, due_deliveries, mark_failed_attempt, mark_sent
-from storage.residents import get_or_create_conversation
+from storage.residents import get_or_create_conversation, touch_conversation
 from storage.search import include_name
 from storage.tickets import create_ticket, open_tickets_of
 
@@ -49,6 +56,40 @@ async def test_inbound_is_stored_once_and_claimed_once(db_url):
 
     results = await asyncio.gather(*(claim() for _ in range(5)))
     assert sorted(results) == [False, False, False, False, True]
+    await engine.dispose()
+
+
+async def test_ingest_statements_store_once_and_find_the_conversation(db_url):
+    engine = create_engine(db_url)
+    sessions = session_factory(engine)
+    async with sessions() as s, s.begin():
+        assert await touch_conversation(s, "generic", "c9", "u9") is None
+        conv = await get_or_create_conversation(s, "generic", "c9", "u9")
+    async with sessions() as s, s.begin():
+        assert await touch_conversation(s, "generic", "c9", "u9") == conv.id
+
+    async def insert() -> int | None:
+        async with sessions() as s, s.begin():
+            return await insert_inbound(
+                s, conversation_id=conv.id, platform="generic", platform_msg_id="m9", text="hi"
+            )
+
+    results = await asyncio.gather(*(insert() for _ in range(4)))
+    assert len([r for r in results if r is not None]) == 1  # a redelivery stores nothing
+    await engine.dispose()
+
+
+async def test_a_read_only_session_does_not_hold_up_a_writer(db_url):
+    engine = create_engine(db_url)
+    sessions = session_factory(engine)
+    async with sessions() as reader:
+        await read_only(reader)
+        await reader.execute(select(Message.id))  # its transaction stays open meanwhile
+        async with sessions() as writer, writer.begin():
+            conv = await asyncio.wait_for(
+                get_or_create_conversation(writer, "generic", "c8", "u8"), timeout=10
+            )
+    assert conv.id is not None
     await engine.dispose()
 
 
