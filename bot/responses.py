@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from sqlalchemy import exc as sa_exc
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,27 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         code = exc.reason.lower().replace(" ", "_")
         return error(exc.status, code, exc.text or exc.reason)
-    except Exception:
+    except Exception as exc:
+        if storage_unavailable(exc):
+            # Nothing was acknowledged: a platform delivers the message again later.
+            log.warning("storage unavailable on %s %s: %s", request.method, request.path, exc)
+            resp = error(503, "storage_unavailable", "the database is busy or down; try again")
+            resp.headers["Retry-After"] = "2"
+            return resp
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error(500, "internal_error", "internal error; it has been logged")
+
+
+UNAVAILABLE = ("08", "53", "57")
+
+
+def storage_unavailable(exc: BaseException) -> bool:
+    """True when exc means the database cannot be reached or is overloaded, not a bug."""
+    if isinstance(exc, sa_exc.TimeoutError | sa_exc.OperationalError | sa_exc.InterfaceError):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        # No statement: it failed while connecting. SQLSTATE classes 08 (connection),
+        # 53 (insufficient resources) and 57 (operator intervention, e.g. a restart).
+        sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+        return exc.connection_invalidated or exc.statement is None or sqlstate[:2] in UNAVAILABLE
+    return isinstance(exc, ConnectionError | TimeoutError)

@@ -14,15 +14,21 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+# Seconds a request waits for a pooled connection before it is answered 503 (the platforms
+# redeliver); SQLAlchemy's default of 30 s would outlast every platform's deadline.
+POOL_TIMEOUT = 4.0
+
 
 def create_engine(url: str) -> AsyncEngine:
     """Create an async engine; SQLite gets WAL, a busy timeout and real transactions."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        return create_async_engine(
+            url, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=POOL_TIMEOUT
+        )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": 30}, pool_timeout=POOL_TIMEOUT)
     _make_sqlite_transactional(engine)
     return engine
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import time
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 
 from storage.db import create_engine, session_factory
 from storage.messages import Message
@@ -137,3 +139,37 @@ async def test_unknown_route_has_the_common_error_shape(make_client):
     resp = await client.get("/nope")
     assert resp.status == 404
     assert (await resp.json())["error"]["code"] == "not_found"
+
+
+async def _pg_admin(db_url: str, statement: str) -> None:
+    """Run one statement as the server's admin, outside the database under test."""
+    admin = make_url(db_url).set(database="postgres").render_as_string(hide_password=False)
+    engine = create_engine(admin)
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(statement))
+    await engine.dispose()
+
+
+@pytest.mark.parametrize("db_kind", [pytest.param("postgres", marks=pytest.mark.postgres)],
+                         indirect=True)  # fmt: skip
+async def test_a_database_that_cannot_be_reached_is_503_not_500(make_client, db_url):
+    """Nothing is acknowledged when nothing could be stored: 503, and the redelivery lands."""
+    client = await make_client(DEAD_NLU)
+    name = make_url(db_url).database
+    await _pg_admin(db_url, f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+    try:
+        await _pg_admin(
+            db_url,
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'",
+        )
+        body = message_body("u-down", "楼道灯不亮了", message_id="down-1")
+        resp = await post_signed(client, body)
+        assert resp.status == 503, await resp.text()
+        assert resp.headers["Retry-After"]
+        assert (await resp.json())["error"]["code"] == "storage_unavailable"
+    finally:
+        await _pg_admin(db_url, f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+    resp = await post_signed(client, body)
+    assert resp.status == 200, await resp.text()
+    assert await count_messages(db_url) == 1
