@@ -24,7 +24,7 @@ from storage.residents import Conversation, Resident
 HANDOFF_ROLES = ("admin", "staff")
 MAX_TEXT = 2000
 ITEM = {"id": "integer", "number": "string", "platform": "string", "user": "string",
-        "handed_off": "boolean", "last_message_at": "string"}  # fmt: skip
+        "handed_off": "boolean", "last_message_at": "string?"}  # fmt: skip
 
 
 def _item(conversation: Conversation, resident: Resident | None) -> dict[str, Any]:
@@ -71,6 +71,7 @@ async def _conversation(request: web.Request, session: AsyncSession) -> Conversa
 @endpoint(
     "POST", "/api/conversations/{id}/reply", "Send staff words to a handed-off resident",
     roles=HANDOFF_ROLES, body={"text": "string"}, item={"ok": "boolean", "message_id": "integer"},
+    errors=(409,),
 )  # fmt: skip
 async def reply(request: web.Request) -> web.Response:
     """POST /api/conversations/{id}/reply {"text": "..."}: 201 once queued for delivery."""
@@ -92,7 +93,7 @@ async def reply(request: web.Request) -> web.Response:
 
 @endpoint(
     "POST", "/api/conversations/{id}/release", "Give a handed-off conversation back to the bot",
-    roles=HANDOFF_ROLES, item=ITEM,
+    roles=HANDOFF_ROLES, item=ITEM, errors=(409,),
 )  # fmt: skip
 async def release_conversation(request: web.Request) -> web.Response:
     """POST /api/conversations/{id}/release: the bot answers this resident again."""

@@ -68,10 +68,12 @@ class Endpoint:
     summary: str
     roles: tuple[str, ...]
     params: tuple[Param, ...] = ()
-    item: dict[str, str] = field(default_factory=dict)  # field → JSON type, for lists/objects
+    item: dict[str, str] = field(default_factory=dict)  # field → JSON type ("string?": or null)
     body: dict[str, str] | None = None
     paged: bool = False
     public: bool = False
+    errors: tuple[int, ...] = ()  # statuses besides 400/401/403 (404 with a path id, 413 bodies)
+    media: tuple[str, ...] = ("application/json",)  # what a 200 answers with
 
 
 def endpoint(method: str, path: str, summary: str, **kw: Any) -> Callable[[Handler], Handler]:
@@ -186,40 +188,69 @@ PAGING = (
 )
 
 
+def _property(json_type: str) -> dict[str, Any]:
+    """A field's JSON schema: "integer", or "integer?" for a value that may be null."""
+    if json_type.endswith("?"):
+        return {"type": [json_type[:-1], "null"]}
+    return {"type": json_type}
+
+
+def _parameters(spec: Endpoint) -> list[dict[str, Any]]:
+    params = (*spec.params, *(PAGING if spec.paged else ()))
+    return [
+        {
+            "name": p.name,
+            "in": "query",
+            "description": p.description,
+            "schema": {"type": p.type, **({"enum": list(p.enum)} if p.enum else {})},
+        }
+        for p in params
+    ] + [
+        {"name": part[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
+        for part in spec.path.split("/")
+        if part.startswith("{")
+    ]
+
+
+def _responses(spec: Endpoint) -> dict[str, Any]:
+    """200 in each media type the endpoint answers with, and every error status it can give."""
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {k: _property(v) for k, v in spec.item.items()},
+    }
+    if spec.paged:
+        schema = {
+            "type": "object",
+            "properties": {"items": {"type": "array", "items": schema},
+                           "next": {"type": ["string", "null"]}},
+        }  # fmt: skip
+    structured = ("application/json", "text/yaml")  # the item fields describe these
+    content = {
+        media: {"schema": schema if media in structured else {"type": "string"}}
+        for media in spec.media
+    }
+    statuses = {400, 401, 403, *spec.errors}
+    if "{" in spec.path:
+        statuses.add(404)
+    if spec.body is not None:
+        statuses.add(413)
+    if spec.public:
+        statuses.discard(403)
+    error_ref = {"$ref": "#/components/responses/Error"}
+    return {"200": {"description": "OK", "content": content}} | {
+        str(status): error_ref for status in sorted(statuses)
+    }
+
+
 def openapi(specs: list[Endpoint]) -> dict[str, Any]:
     """The OpenAPI 3.1 document of the declared endpoints."""
     paths: dict[str, Any] = {}
     for spec in specs:
-        params = (*spec.params, *(PAGING if spec.paged else ()))
-        schema = {"type": "object", "properties": {k: {"type": v} for k, v in spec.item.items()}}
-        if spec.paged:
-            schema = {
-                "type": "object",
-                "properties": {"items": {"type": "array", "items": schema}, "next": {}},
-            }
         op: dict[str, Any] = {
             "summary": spec.summary,
             "description": "roles: " + ", ".join(spec.roles) if not spec.public else "public",
-            "parameters": [
-                {
-                    "name": p.name,
-                    "in": "query",
-                    "description": p.description,
-                    "schema": {"type": p.type, **({"enum": list(p.enum)} if p.enum else {})},
-                }
-                for p in params
-            ]
-            + [
-                {"name": part[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
-                for part in spec.path.split("/")
-                if part.startswith("{")
-            ],
-            "responses": {
-                "200": {"description": "OK", "content": {"application/json": {"schema": schema}}},
-                "400": {"$ref": "#/components/responses/Error"},
-                "401": {"$ref": "#/components/responses/Error"},
-                "403": {"$ref": "#/components/responses/Error"},
-            },
+            "parameters": _parameters(spec),
+            "responses": _responses(spec),
         }
         if not spec.public:
             op["security"] = [{"bearer": []}]
@@ -234,7 +265,8 @@ def openapi(specs: list[Endpoint]) -> dict[str, Any]:
         paths.setdefault(spec.path, {})[spec.method.lower()] = op
     error_schema = {
         "type": "object",
-        "properties": {"error": {"type": "object", "properties": {
+        "required": ["error"],
+        "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
             "code": {"type": "string"}, "message": {"type": "string"}}}},
     }  # fmt: skip
     return {

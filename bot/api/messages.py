@@ -18,7 +18,7 @@ from storage.residents import Conversation
 
 REVIEW_ROLES = ("admin", "staff")
 ITEM = {"id": "integer", "conversation_id": "integer", "direction": "string", "text": "string",
-        "intent": "string", "confidence": "number", "action": "string",
+        "intent": "string?", "confidence": "number?", "action": "string?",
         "created_at": "string"}  # fmt: skip
 
 
@@ -144,7 +144,7 @@ async def query_messages(request: web.Request, who: Principal) -> tuple[list[dic
 
 @endpoint(
     "GET", "/api/conversations/{id}/messages", "A transcript: each message, its NLU and action",
-    roles=REVIEW_ROLES, item={**ITEM, "nlu": "object"}, paged=True,
+    roles=REVIEW_ROLES, item={**ITEM, "nlu": "object?"}, paged=True,
     params=(Param("reveal", "unmasked texts (admin/staff; audited)", "boolean"),),
 )  # fmt: skip
 async def transcript(request: web.Request) -> web.Response:

@@ -32,7 +32,7 @@ def _threshold(request: web.Request) -> float:
     "GET", "/api/nlu/review", "Messages the model was unsure of (fallback or low confidence)",
     roles=REVIEW_ROLES, paged=True,
     params=(Param("max_confidence", "below this counts as unsure (default 0.6)", "number"),),
-    item={"id": "integer", "text": "string", "intent": "string", "confidence": "number",
+    item={"id": "integer", "text": "string", "intent": "string?", "confidence": "number?",
           "created_at": "string"},
 )  # fmt: skip
 async def review_list(request: web.Request) -> web.Response:
@@ -52,7 +52,7 @@ async def review_list(request: web.Request) -> web.Response:
 
 @endpoint("POST", "/api/nlu/review/{id}", "Give a message its right intent",
           roles=REVIEW_ROLES, body={"intent": "string"},
-          item={"id": "integer", "intent": "string"})  # fmt: skip
+          item={"id": "integer", "intent": "string"}, errors=(409,))  # fmt: skip
 async def relabel(request: web.Request) -> web.Response:
     """POST /api/nlu/review/{id} {"intent": "report_streetlight" or "faq/<key>"}."""
     runtime, who = request.app[RUNTIME], principal(request)
@@ -75,7 +75,8 @@ async def relabel(request: web.Request) -> web.Response:
 
 
 @endpoint("GET", "/api/nlu/corrections.yml", "The corrections as Rasa NLU training data",
-          roles=REVIEW_ROLES)  # fmt: skip
+          roles=REVIEW_ROLES, media=("text/yaml",),
+          item={"version": "string", "nlu": "array?"})  # fmt: skip
 async def export_corrections(request: web.Request) -> web.Response:
     """GET /api/nlu/corrections.yml: save as nlu/project/data/nlu_corrections.yml, retrain."""
     runtime, who = request.app[RUNTIME], principal(request)

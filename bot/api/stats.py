@@ -20,7 +20,7 @@ from storage.stats import LOCAL, Figures, Report, ticket_report
 STATS_ROLES = ("admin", "staff", "grid_worker")
 COLUMNS = ("tickets", "resolved", "median_accept_minutes", "median_resolve_hours",
            "sla_met_percent", "satisfied_percent", "average_rating")  # fmt: skip
-NUMBERS = dict.fromkeys(COLUMNS, "number")
+NUMBERS = dict.fromkeys(COLUMNS, "number?")
 
 
 def _pct(value: float | int | None) -> str:
@@ -69,6 +69,7 @@ def _rows(report: Report) -> list[dict[str, Any]]:
     params=(Param("from", "first day (local), default 30 days ago"),
             Param("to", "day after the last (local), default tomorrow"),
             Param("grid", "one grid's code"), Param("format", "json or csv", enum=("json", "csv"))),
+    errors=(404,), media=("application/json", "text/csv"),
 )  # fmt: skip
 async def stats(request: web.Request) -> web.StreamResponse:
     """GET /api/stats."""
@@ -119,7 +120,8 @@ def _table(title: str, groups: dict[str, Figures], labels: dict[str, str]) -> st
 
 
 @endpoint("GET", "/api/stats/monthly", "A printable monthly summary for publishing (晒单)",
-          roles=("admin", "staff"), params=(Param("month", "e.g. 2026-11"),))  # fmt: skip
+          roles=("admin", "staff"), params=(Param("month", "e.g. 2026-11"),),
+          media=("text/html",))  # fmt: skip
 async def monthly(request: web.Request) -> web.Response:
     """GET /api/stats/monthly?month=2026-11: an HTML page without personal details."""
     runtime = request.app[RUNTIME]
