@@ -13,7 +13,16 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.api.core import Param, choice_param, endpoint, json_body, page, page_args, principal
+from bot.api.core import (
+    Param,
+    choice_param,
+    endpoint,
+    json_body,
+    page,
+    page_args,
+    path_id,
+    principal,
+)
 from bot.responses import error
 from bot.runtime import RUNTIME
 from handlers.handoff import conversation_number, release, staff_reply
@@ -59,10 +68,8 @@ async def list_conversations(request: web.Request) -> web.Response:
 
 
 async def _conversation(request: web.Request, session: AsyncSession) -> Conversation:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 12:
-        raise web.HTTPBadRequest(text="the conversation id is a whole number")
-    conversation = await session.get(Conversation, int(raw))
+    number = path_id(request, "conversation")
+    conversation = await session.get(Conversation, number) if number is not None else None
     if conversation is None:
         raise web.HTTPNotFound(text="no such conversation")
     return conversation

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _ATTR = "__linli_endpoint__"
 MAX_PAGE = 200
+MAX_ID = 2**31 - 1  # row ids are SQL INTEGER; PostgreSQL refuses larger numbers outright
 DEFAULT_PAGE = 50
 ALL_ROLES = ("admin", "staff", "grid_worker", "provider", "volunteer")
 
@@ -119,8 +120,21 @@ def _principal_of(user: User, worker: Worker | None) -> Principal:
     )
 
 
+def has_nul(value: Any) -> bool:
+    """Whether a string anywhere in a (JSON) value holds NUL, which PostgreSQL cannot store."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    return False
+
+
 def _guard(spec: Endpoint, handler: Handler) -> Handler:
     async def guarded(request: web.Request) -> web.StreamResponse:
+        if has_nul([*request.query.values(), *request.match_info.values()]):
+            return error(400, "bad_request", "parameters may not contain NUL characters")
         if not spec.public:
             who = await _authenticate(request)
             if who is None:
@@ -140,9 +154,18 @@ def int_param(request: web.Request, name: str, default: int | None = None) -> in
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or len(raw) > 12:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:  # not "²" or "١"
         raise web.HTTPBadRequest(text=f"{name} must be a positive whole number")
     return int(raw)
+
+
+def path_id(request: web.Request, what: str) -> int | None:
+    """The path's {id}: 400 unless a whole number; None when no row can have it (too large)."""
+    raw = request.match_info["id"]
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+        raise web.HTTPBadRequest(text=f"the {what} id is a whole number")
+    number = int(raw)
+    return number if number <= MAX_ID else None
 
 
 def choice_param(request: web.Request, name: str, allowed: Iterable[str]) -> str | None:
@@ -159,7 +182,8 @@ def choice_param(request: web.Request, name: str, allowed: Iterable[str]) -> str
 def page_args(request: web.Request) -> tuple[int | None, int]:
     """The cursor (items with a smaller id) and the page size."""
     limit = int_param(request, "limit", DEFAULT_PAGE) or DEFAULT_PAGE
-    return int_param(request, "cursor"), min(limit, MAX_PAGE)
+    cursor = int_param(request, "cursor")  # above every possible id: the same as none
+    return (cursor if cursor is not None and cursor <= MAX_ID else None), min(limit, MAX_PAGE)
 
 
 def page(items: list[dict[str, Any]], limit: int) -> web.Response:
@@ -176,6 +200,8 @@ async def json_body(request: web.Request, required: Iterable[str]) -> dict[str, 
         raise web.HTTPBadRequest(text="the body must be JSON") from None
     if not isinstance(data, dict):
         raise web.HTTPBadRequest(text="the body must be a JSON object")
+    if has_nul(data):
+        raise web.HTTPBadRequest(text="text may not contain NUL characters")
     missing = [k for k in required if not isinstance(data.get(k), str) or not data[k].strip()]
     if missing:
         raise web.HTTPBadRequest(text=f"missing or empty text fields: {', '.join(missing)}")

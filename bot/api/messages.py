@@ -9,7 +9,16 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.api.core import Param, Principal, choice_param, endpoint, page, page_args, principal
+from bot.api.core import (
+    Param,
+    Principal,
+    choice_param,
+    endpoint,
+    page,
+    page_args,
+    path_id,
+    principal,
+)
 from bot.runtime import RUNTIME
 from storage.accounts import audit
 from storage.messages import Message
@@ -158,20 +167,20 @@ async def query_transcript(
 ) -> tuple[list[dict[str, Any]], int]:
     """A conversation's messages with their NLU results, newest first."""
     runtime = request.app[RUNTIME]
-    raw = request.match_info["id"]
-    if not raw.isdigit():
-        raise web.HTTPBadRequest(text="the conversation id is a whole number")
+    number = path_id(request, "conversation")
     cursor, limit = page_args(request)
     reveal = _reveal(request, who)
-    stmt = select(Message).where(Message.conversation_id == int(raw))
+    if number is None:
+        raise web.HTTPNotFound(text="no such conversation")
+    stmt = select(Message).where(Message.conversation_id == number)
     if cursor is not None:
         stmt = stmt.where(Message.id < cursor)
     async with runtime.sessions() as session, session.begin():
-        if await session.get(Conversation, int(raw)) is None:
+        if await session.get(Conversation, number) is None:
             raise web.HTTPNotFound(text="no such conversation")
         found = (await session.scalars(stmt.order_by(Message.id.desc()).limit(limit))).all()
         if reveal:
-            audit(session, who.name, "view_personal", f"conversation:{raw}", "transcript")
+            audit(session, who.name, "view_personal", f"conversation:{number}", "transcript")
     items = []
     for message in found:
         item = _item(message, reveal)
