@@ -48,7 +48,12 @@ def body_limits(http: Http) -> Any:
                                f"the body may be at most {http.max_body_bytes} bytes")  # fmt: skip
             try:
                 async with asyncio.timeout(http.body_timeout_seconds):
-                    await request.read()  # kept by aiohttp: handlers read it again for free
+                    if request.content_type == "multipart/form-data":
+                        await request.post()  # parsed once, kept for the handler's post()
+                    else:
+                        await request.read()  # kept: the handler's read()/json() is free
+            except ValueError:
+                return _refuse(400, "bad_request", "the multipart form could not be read")
             except TimeoutError:
                 log.info("body of %s %s not received in time", request.method, request.path)
                 return _refuse(408, "request_timeout", "the body did not arrive in time")

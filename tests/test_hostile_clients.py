@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 
 from bot.app import create_app
+from bot.config import ConfigError
 from bot.connectors.signing import signed_headers
 from bot.http_limits import runner_limits
 from tests.support import SECRET, make_settings, message_body
@@ -178,3 +179,25 @@ async def test_a_body_that_fits_still_works_and_a_slow_one_gets_408(server):
     assert (await _status_line(reader)).startswith(b"HTTP/1.1 408")  # the rest never came
     writer.close()
     assert await _normal_traffic(f"http://{host}:{port}", rounds=1) == [200, 200]
+
+
+async def test_a_multipart_form_is_still_read_after_the_body_check(server):
+    host, port = server
+    form = aiohttp.FormData()
+    form.add_field("username", "nobody")
+    form.add_field("password", "wrong")
+    form.add_field("photo", b"\x89PNG" * 100, filename="a.png", content_type="image/png")
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"http://{host}:{port}/admin/login", data=form) as resp:
+            assert resp.status < 500, await resp.text()
+
+
+@pytest.mark.parametrize(
+    "knob, value",
+    [("idle_timeout_seconds", 0), ("body_timeout_seconds", -1), ("linger_seconds", 100),
+     ("max_header_line_bytes", 10), ("max_header_field_bytes", "big")],
+)  # fmt: skip
+def test_each_wrong_limit_is_named(tmp_path: Path, knob: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=rf"http\.{knob}"):
+        make_settings(tmp_path, "sqlite+aiosqlite:///x.db", "redis://x", NO_NLU, None,
+                      {"http": {knob: value}})  # fmt: skip
