@@ -19,6 +19,7 @@ from bot.connectors.wechat import WeChatConnector
 from bot.connectors.wecom import WeComConnector
 from bot.delivery import Deliverer
 from bot.events import InboundEvent
+from bot.http_limits import body_limits
 from bot.ingest import accept
 from bot.responses import error_middleware
 from bot.runtime import RUNTIME, SETTINGS, Runtime, services_from
@@ -70,7 +71,8 @@ def create_app(
 ) -> web.Application:
     """Build the application; the worker role consumes the queue and delivers replies."""
     app = web.Application(
-        middlewares=[error_middleware], client_max_size=settings.file.http.max_body_bytes
+        middlewares=[error_middleware, body_limits(settings.file.http)],
+        client_max_size=settings.file.http.max_body_bytes,
     )
     app[SETTINGS] = settings
     connectors = build_connectors(settings)

@@ -4,15 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 import time
 import uuid
-from typing import Any
+from typing import Any, BinaryIO
 
 import aiohttp
 from aiohttp import web
 
 from bot.connectors.signing import signed_headers, verify_request
+
+log = logging.getLogger(__name__)
+MAX_PART_CHARS = 2000  # config.yml's http.max_text_chars: what a handler reads of one message
+MAX_USER_ID = 128  # the generic connector's limit on ids
+SEND_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=3)
+
+
+def split_line(line: str, size: int = MAX_PART_CHARS) -> list[str]:
+    """A typed line as messages of at most `size` characters each (a long line is not cut)."""
+    return [line[i : i + size] for i in range(0, len(line), size)] or [""]
+
+
+def decode_line(raw: bytes) -> tuple[str, bool]:
+    """The line as text without its line end, and whether undecodable bytes were replaced."""
+    try:
+        return raw.decode("utf-8").rstrip("\r\n"), False
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", errors="replace").rstrip("\r\n"), True
 
 
 class ChatClient:
@@ -57,18 +76,66 @@ class ChatClient:
         }
         body = json.dumps(payload, ensure_ascii=False).encode()
         url = f"{self.server}/webhooks/generic"
+        headers = signed_headers(self.secret, body)
         try:
-            async with session.post(url, data=body, headers=signed_headers(self.secret, body)) as r:
-                return "" if r.status == 200 else f"[服务器返回 {r.status}: {await r.text()}]"
-        except aiohttp.ClientError as exc:
-            return f"[连不上服务器 {self.server}: {exc}]"
+            async with session.post(url, data=body, headers=headers, timeout=SEND_TIMEOUT) as r:
+                if r.status == 200:
+                    return ""
+                detail = (await r.text(errors="replace"))[:200]
+                return f"[服务器返回 {r.status}: {detail}]"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return f"[连不上服务器 {self.server}: {exc or type(exc).__name__}]"
 
     async def _print_replies(self) -> None:
         while True:
             text = await self.replies.get()
             print(f"\n邻里 > {text}\n你 > ", end="", flush=True)
 
-    async def run(self) -> int:
+    def switch_user(self, command: str) -> str:
+        """`/as worker-li` changes who is typing; `/as` alone says who it is."""
+        wanted = command[3:].strip()
+        if not wanted:
+            return f"现在的身份：{self.user_id}"
+        if len(wanted) > MAX_USER_ID or any(ch.isspace() or not ch.isprintable() for ch in wanted):
+            return f"[身份要一个不含空格的词，最多 {MAX_USER_ID} 个字符；仍是 {self.user_id}]"
+        self.user_id = wanted
+        return f"现在的身份：{self.user_id}"
+
+    async def talk(
+        self, session: aiohttp.ClientSession, stream: BinaryIO, pause: float = 0.3
+    ) -> int:
+        """Send every line of the stream (to EOF, a last line without its end included).
+
+        Returns how many messages were accepted; each problem is printed as one clear line.
+        """
+        loop = asyncio.get_running_loop()
+        accepted = 0
+        while True:
+            print("你 > ", end="", flush=True)
+            raw = await loop.run_in_executor(None, stream.readline)
+            if not raw:
+                return accepted
+            line, replaced = decode_line(raw)
+            if replaced:
+                print("[这一行有无法识别的字节，已用 \ufffd 代替]")
+            command = line.strip()
+            if command == "/as" or command.startswith("/as "):
+                print(self.switch_user(command))
+                continue
+            if not command:
+                continue
+            parts = split_line(line)
+            if len(parts) > 1:
+                print(f"[这一行有 {len(line)} 个字，分 {len(parts)} 条发送]")
+            for part in parts:
+                problem = await self.send(session, part)
+                if problem:
+                    print(problem)
+                else:
+                    accepted += 1
+            await asyncio.sleep(pause)
+
+    async def run(self, stream: BinaryIO | None = None) -> int:
         """Read lines from stdin until EOF, printing replies as they arrive."""
         app = web.Application()
         app.router.add_post("/outbound", self.receive)
@@ -77,21 +144,8 @@ class ChatClient:
         await web.TCPSite(runner, self.listen[0], self.listen[1]).start()
         printer = asyncio.create_task(self._print_replies())
         print(f"已连接 {self.server}，您的身份是 {self.user_id}。输入文字后回车发送，Ctrl-D 退出。")
-        loop = asyncio.get_running_loop()
         async with aiohttp.ClientSession() as session:
-            while True:
-                print("你 > ", end="", flush=True)
-                line = await loop.run_in_executor(None, sys.stdin.readline)
-                if not line:
-                    break
-                if line.strip().startswith("/as"):
-                    self.user_id = line.strip()[3:].strip() or self.user_id
-                    print(f"现在的身份：{self.user_id}")
-                elif line.strip():
-                    problem = await self.send(session, line.rstrip("\n"))
-                    if problem:
-                        print(problem)
-                    await asyncio.sleep(0.3)
+            await self.talk(session, stream or sys.stdin.buffer)
         await asyncio.sleep(1.0)
         printer.cancel()
         await runner.cleanup()

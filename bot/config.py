@@ -90,6 +90,11 @@ class Http(_Strict):
     max_body_bytes: Annotated[int, Field(gt=0)] = 64 * 1024
     max_text_chars: Annotated[int, Field(gt=0)] = 2000
     clock_skew_seconds: Annotated[int, Field(gt=0)] = 300
+    idle_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 15
+    body_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10
+    linger_seconds: Annotated[float, Field(ge=0, le=60)] = 2
+    max_header_line_bytes: Annotated[int, Field(ge=1024, le=65536)] = 8190
+    max_header_field_bytes: Annotated[int, Field(ge=1024, le=65536)] = 8190
 
 
 class Connectors(_Strict):

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bot.app import create_app
 from bot.config import Settings
+from bot.http_limits import runner_limits
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,9 @@ async def serve(
 ) -> None:
     """Serve until a stop signal, then shut down the site, workers and connections in order."""
     app = create_app(settings, web_role=web_role, worker_role=worker_role)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = web.AppRunner(
+        app, access_log=None, handle_signals=False, **runner_limits(settings.file.http)
+    )
     await runner.setup()
     if web_role:
         site = web.TCPSite(runner, settings.http_host, settings.http_port, shutdown_timeout=5)

@@ -8,6 +8,7 @@ from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.chat import MAX_PART_CHARS, decode_line, split_line
 from bot.connectors.generic import parse_body
 from bot.connectors.wxcrypto import CryptoError, WXBizMsgCrypt
 from bot.connectors.wxmessage import read_callback
@@ -76,3 +77,25 @@ def test_text_helpers_on_anything_a_resident_can_type(text: str) -> None:
     is_status_command(text)
     score = rating_of(text)
     assert score is None or 1 <= score <= 5
+
+
+@FAST
+@given(st.text(max_size=3 * MAX_PART_CHARS) | st.text(alphabet="路灯", max_size=5000))
+def test_chat_splits_long_lines_without_losing_a_character(line: str) -> None:
+    parts = split_line(line)
+    assert "".join(parts) == line and all(len(p) <= MAX_PART_CHARS for p in parts)
+    assert len(parts) == max(1, -(-len(line) // MAX_PART_CHARS))
+
+
+@FAST
+@given(
+    st.binary(max_size=512)
+    | st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass"))
+)
+def test_chat_decodes_any_bytes_a_terminal_sends(raw: bytes) -> None:
+    text, replaced = decode_line(raw)
+    assert not text.endswith(("\n", "\r"))
+    try:
+        assert raw.decode("utf-8").rstrip("\r\n") == text and not replaced
+    except UnicodeDecodeError:
+        assert replaced and "\ufffd" in text

@@ -61,7 +61,8 @@ async def _blocked(request: web.Request, username: str) -> bool:
 
 @endpoint("POST", "/api/login", "Exchange a username and password for a 12-hour token",
           roles=ALL_ROLES, public=True, body={"username": "string", "password": "string"},
-          item={"token": "string", "role": "string", "expires_at": "string"})  # fmt: skip
+          item={"token": "string", "role": "string", "expires_at": "string"},
+          errors=(429,))  # fmt: skip
 async def login(request: web.Request) -> web.Response:
     """POST /api/login; 5 failed attempts in 10 minutes lock the name and the address out."""
     runtime = request.app[RUNTIME]
@@ -85,7 +86,7 @@ async def login(request: web.Request) -> web.Response:
 
 
 @endpoint("GET", "/api/me", "The caller's identity and role", roles=ALL_ROLES,
-          item={"name": "string", "role": "string", "grid_id": "integer"})  # fmt: skip
+          item={"name": "string", "role": "string", "grid_id": "integer?"})  # fmt: skip
 async def me(request: web.Request) -> web.Response:
     """GET /api/me."""
     who = principal(request)
@@ -96,7 +97,7 @@ async def me(request: web.Request) -> web.Response:
           body={"username": "string", "role": "string", "password": "string",
                 "display_name": "string", "worker": "string", "provider": "string"},
           item={"id": "integer", "username": "string", "role": "string",
-                "token": "string"})  # fmt: skip
+                "token": "string"}, errors=(409,))  # fmt: skip
 async def add_user(request: web.Request) -> web.Response:
     """POST /api/users: a grid_worker names the worker they are (their grid scopes them)."""
     runtime, who = request.app[RUNTIME], principal(request)
@@ -139,7 +140,7 @@ async def add_user(request: web.Request) -> web.Response:
           roles=("admin",), paged=True,
           params=(Param("actor", "e.g. user:liufang"), Param("action", "e.g. view_personal")),
           item={"id": "integer", "actor": "string", "action": "string", "target": "string",
-                "detail": "string", "created_at": "string"})  # fmt: skip
+                "detail": "string?", "created_at": "string"})  # fmt: skip
 async def audit_log(request: web.Request) -> web.Response:
     """GET /api/audit."""
     runtime = request.app[RUNTIME]

@@ -16,9 +16,9 @@ from storage.privacy import mask_name
 ROLES = ("admin", "staff")
 KINDS = ("rehab", "activity")
 STATUSES = ("booked", "cancelled", "attended", "no_show")
-ITEM = {"id": "integer", "number": "string", "kind": "string", "station": "string",
+ITEM = {"id": "integer", "number": "string?", "kind": "string", "station": "string",
         "title": "string", "starts_at": "string", "status": "string", "resident": "integer",
-        "person": "string"}  # fmt: skip
+        "person": "string?"}  # fmt: skip
 
 
 def _item(booking: Any) -> dict[str, Any]:

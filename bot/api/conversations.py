@@ -13,7 +13,16 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.api.core import Param, choice_param, endpoint, json_body, page, page_args, principal
+from bot.api.core import (
+    Param,
+    choice_param,
+    endpoint,
+    json_body,
+    page,
+    page_args,
+    path_id,
+    principal,
+)
 from bot.responses import error
 from bot.runtime import RUNTIME
 from handlers.handoff import conversation_number, release, staff_reply
@@ -24,7 +33,7 @@ from storage.residents import Conversation, Resident
 HANDOFF_ROLES = ("admin", "staff")
 MAX_TEXT = 2000
 ITEM = {"id": "integer", "number": "string", "platform": "string", "user": "string",
-        "handed_off": "boolean", "last_message_at": "string"}  # fmt: skip
+        "handed_off": "boolean", "last_message_at": "string?"}  # fmt: skip
 
 
 def _item(conversation: Conversation, resident: Resident | None) -> dict[str, Any]:
@@ -59,10 +68,8 @@ async def list_conversations(request: web.Request) -> web.Response:
 
 
 async def _conversation(request: web.Request, session: AsyncSession) -> Conversation:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 12:
-        raise web.HTTPBadRequest(text="the conversation id is a whole number")
-    conversation = await session.get(Conversation, int(raw))
+    number = path_id(request, "conversation")
+    conversation = await session.get(Conversation, number) if number is not None else None
     if conversation is None:
         raise web.HTTPNotFound(text="no such conversation")
     return conversation
@@ -71,6 +78,7 @@ async def _conversation(request: web.Request, session: AsyncSession) -> Conversa
 @endpoint(
     "POST", "/api/conversations/{id}/reply", "Send staff words to a handed-off resident",
     roles=HANDOFF_ROLES, body={"text": "string"}, item={"ok": "boolean", "message_id": "integer"},
+    errors=(409,),
 )  # fmt: skip
 async def reply(request: web.Request) -> web.Response:
     """POST /api/conversations/{id}/reply {"text": "..."}: 201 once queued for delivery."""
@@ -92,7 +100,7 @@ async def reply(request: web.Request) -> web.Response:
 
 @endpoint(
     "POST", "/api/conversations/{id}/release", "Give a handed-off conversation back to the bot",
-    roles=HANDOFF_ROLES, item=ITEM,
+    roles=HANDOFF_ROLES, item=ITEM, errors=(409,),
 )  # fmt: skip
 async def release_conversation(request: web.Request) -> web.Response:
     """POST /api/conversations/{id}/release: the bot answers this resident again."""

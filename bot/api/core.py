@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.api.openapi import openapi
 from bot.responses import error
 from bot.runtime import RUNTIME, SETTINGS
 from storage.accounts import User, user_for_token
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _ATTR = "__linli_endpoint__"
 MAX_PAGE = 200
+MAX_ID = 2**31 - 1  # row ids are SQL INTEGER; PostgreSQL refuses larger numbers outright
 DEFAULT_PAGE = 50
 ALL_ROLES = ("admin", "staff", "grid_worker", "provider", "volunteer")
 
@@ -68,10 +70,12 @@ class Endpoint:
     summary: str
     roles: tuple[str, ...]
     params: tuple[Param, ...] = ()
-    item: dict[str, str] = field(default_factory=dict)  # field → JSON type, for lists/objects
+    item: dict[str, str] = field(default_factory=dict)  # field → JSON type ("string?": or null)
     body: dict[str, str] | None = None
     paged: bool = False
     public: bool = False
+    errors: tuple[int, ...] = ()  # statuses besides 400/401/403 (404 with a path id, 413 bodies)
+    media: tuple[str, ...] = ("application/json",)  # what a 200 answers with
 
 
 def endpoint(method: str, path: str, summary: str, **kw: Any) -> Callable[[Handler], Handler]:
@@ -117,8 +121,21 @@ def _principal_of(user: User, worker: Worker | None) -> Principal:
     )
 
 
+def has_nul(value: Any) -> bool:
+    """Whether a string anywhere in a (JSON) value holds NUL, which PostgreSQL cannot store."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    return False
+
+
 def _guard(spec: Endpoint, handler: Handler) -> Handler:
     async def guarded(request: web.Request) -> web.StreamResponse:
+        if has_nul([*request.query.values(), *request.match_info.values()]):
+            return error(400, "bad_request", "parameters may not contain NUL characters")
         if not spec.public:
             who = await _authenticate(request)
             if who is None:
@@ -138,9 +155,18 @@ def int_param(request: web.Request, name: str, default: int | None = None) -> in
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or len(raw) > 12:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:  # not "²" or "١"
         raise web.HTTPBadRequest(text=f"{name} must be a positive whole number")
     return int(raw)
+
+
+def path_id(request: web.Request, what: str) -> int | None:
+    """The path's {id}: 400 unless a whole number; None when no row can have it (too large)."""
+    raw = request.match_info["id"]
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+        raise web.HTTPBadRequest(text=f"the {what} id is a whole number")
+    number = int(raw)
+    return number if number <= MAX_ID else None
 
 
 def choice_param(request: web.Request, name: str, allowed: Iterable[str]) -> str | None:
@@ -157,7 +183,8 @@ def choice_param(request: web.Request, name: str, allowed: Iterable[str]) -> str
 def page_args(request: web.Request) -> tuple[int | None, int]:
     """The cursor (items with a smaller id) and the page size."""
     limit = int_param(request, "limit", DEFAULT_PAGE) or DEFAULT_PAGE
-    return int_param(request, "cursor"), min(limit, MAX_PAGE)
+    cursor = int_param(request, "cursor")  # above every possible id: the same as none
+    return (cursor if cursor is not None and cursor <= MAX_ID else None), min(limit, MAX_PAGE)
 
 
 def page(items: list[dict[str, Any]], limit: int) -> web.Response:
@@ -174,6 +201,8 @@ async def json_body(request: web.Request, required: Iterable[str]) -> dict[str, 
         raise web.HTTPBadRequest(text="the body must be JSON") from None
     if not isinstance(data, dict):
         raise web.HTTPBadRequest(text="the body must be a JSON object")
+    if has_nul(data):
+        raise web.HTTPBadRequest(text="text may not contain NUL characters")
     missing = [k for k in required if not isinstance(data.get(k), str) or not data[k].strip()]
     if missing:
         raise web.HTTPBadRequest(text=f"missing or empty text fields: {', '.join(missing)}")
@@ -186,73 +215,6 @@ PAGING = (
 )
 
 
-def openapi(specs: list[Endpoint]) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the declared endpoints."""
-    paths: dict[str, Any] = {}
-    for spec in specs:
-        params = (*spec.params, *(PAGING if spec.paged else ()))
-        schema = {"type": "object", "properties": {k: {"type": v} for k, v in spec.item.items()}}
-        if spec.paged:
-            schema = {
-                "type": "object",
-                "properties": {"items": {"type": "array", "items": schema}, "next": {}},
-            }
-        op: dict[str, Any] = {
-            "summary": spec.summary,
-            "description": "roles: " + ", ".join(spec.roles) if not spec.public else "public",
-            "parameters": [
-                {
-                    "name": p.name,
-                    "in": "query",
-                    "description": p.description,
-                    "schema": {"type": p.type, **({"enum": list(p.enum)} if p.enum else {})},
-                }
-                for p in params
-            ]
-            + [
-                {"name": part[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
-                for part in spec.path.split("/")
-                if part.startswith("{")
-            ],
-            "responses": {
-                "200": {"description": "OK", "content": {"application/json": {"schema": schema}}},
-                "400": {"$ref": "#/components/responses/Error"},
-                "401": {"$ref": "#/components/responses/Error"},
-                "403": {"$ref": "#/components/responses/Error"},
-            },
-        }
-        if not spec.public:
-            op["security"] = [{"bearer": []}]
-        if spec.body is not None:
-            props = {k: {"type": v} for k, v in spec.body.items()}
-            op["requestBody"] = {
-                "required": True,
-                "content": {
-                    "application/json": {"schema": {"type": "object", "properties": props}}
-                },
-            }
-        paths.setdefault(spec.path, {})[spec.method.lower()] = op
-    error_schema = {
-        "type": "object",
-        "properties": {"error": {"type": "object", "properties": {
-            "code": {"type": "string"}, "message": {"type": "string"}}}},
-    }  # fmt: skip
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "Linli admin API", "version": "1"},
-        "paths": paths,
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "responses": {
-                "Error": {
-                    "description": "error",
-                    "content": {"application/json": {"schema": error_schema}},
-                }
-            },
-        },
-    }
-
-
 def register(app: web.Application, modules: Iterable[ModuleType]) -> list[Endpoint]:
     """Add every declared endpoint of the modules (guarded) and /api/openapi.json."""
     specs: list[Endpoint] = []
@@ -262,7 +224,7 @@ def register(app: web.Application, modules: Iterable[ModuleType]) -> list[Endpoi
             if isinstance(spec, Endpoint):
                 app.router.add_route(spec.method, spec.path, _guard(spec, value))
                 specs.append(spec)
-    document = openapi(sorted(specs, key=lambda s: (s.path, s.method)))
+    document = openapi(sorted(specs, key=lambda s: (s.path, s.method)), PAGING)
 
     async def serve_openapi(request: web.Request) -> web.Response:
         return web.json_response(document)

@@ -9,7 +9,16 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.api.core import Param, Principal, choice_param, endpoint, page, page_args, principal
+from bot.api.core import (
+    Param,
+    Principal,
+    choice_param,
+    endpoint,
+    page,
+    page_args,
+    path_id,
+    principal,
+)
 from bot.runtime import RUNTIME
 from storage.accounts import audit
 from storage.messages import Message
@@ -19,7 +28,7 @@ from storage.search import restrict, usable
 
 REVIEW_ROLES = ("admin", "staff")
 ITEM = {"id": "integer", "conversation_id": "integer", "direction": "string", "text": "string",
-        "intent": "string", "confidence": "number", "action": "string",
+        "intent": "string?", "confidence": "number?", "action": "string?",
         "created_at": "string"}  # fmt: skip
 
 
@@ -150,7 +159,7 @@ async def query_messages(request: web.Request, who: Principal) -> tuple[list[dic
 
 @endpoint(
     "GET", "/api/conversations/{id}/messages", "A transcript: each message, its NLU and action",
-    roles=REVIEW_ROLES, item={**ITEM, "nlu": "object"}, paged=True,
+    roles=REVIEW_ROLES, item={**ITEM, "nlu": "object?"}, paged=True,
     params=(Param("reveal", "unmasked texts (admin/staff; audited)", "boolean"),),
 )  # fmt: skip
 async def transcript(request: web.Request) -> web.Response:
@@ -164,20 +173,20 @@ async def query_transcript(
 ) -> tuple[list[dict[str, Any]], int]:
     """A conversation's messages with their NLU results, newest first."""
     runtime = request.app[RUNTIME]
-    raw = request.match_info["id"]
-    if not raw.isdigit():
-        raise web.HTTPBadRequest(text="the conversation id is a whole number")
+    number = path_id(request, "conversation")
     cursor, limit = page_args(request)
     reveal = _reveal(request, who)
-    stmt = select(Message).where(Message.conversation_id == int(raw))
+    if number is None:
+        raise web.HTTPNotFound(text="no such conversation")
+    stmt = select(Message).where(Message.conversation_id == number)
     if cursor is not None:
         stmt = stmt.where(Message.id < cursor)
     async with runtime.sessions() as session, session.begin():
-        if await session.get(Conversation, int(raw)) is None:
+        if await session.get(Conversation, number) is None:
             raise web.HTTPNotFound(text="no such conversation")
         found = (await session.scalars(stmt.order_by(Message.id.desc()).limit(limit))).all()
         if reveal:
-            audit(session, who.name, "view_personal", f"conversation:{raw}", "transcript")
+            audit(session, who.name, "view_personal", f"conversation:{number}", "transcript")
     items = []
     for message in found:
         item = _item(message, reveal)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.api.core import Param, endpoint, json_body, page, page_args, principal
+from bot.api.core import Param, endpoint, json_body, page, page_args, path_id, principal
 from bot.responses import error
 from bot.runtime import RUNTIME
 from handlers.retention import ERASED
@@ -32,7 +32,7 @@ def _threshold(request: web.Request) -> float:
     "GET", "/api/nlu/review", "Messages the model was unsure of (fallback or low confidence)",
     roles=REVIEW_ROLES, paged=True,
     params=(Param("max_confidence", "below this counts as unsure (default 0.6)", "number"),),
-    item={"id": "integer", "text": "string", "intent": "string", "confidence": "number",
+    item={"id": "integer", "text": "string", "intent": "string?", "confidence": "number?",
           "created_at": "string"},
 )  # fmt: skip
 async def review_list(request: web.Request) -> web.Response:
@@ -52,30 +52,29 @@ async def review_list(request: web.Request) -> web.Response:
 
 @endpoint("POST", "/api/nlu/review/{id}", "Give a message its right intent",
           roles=REVIEW_ROLES, body={"intent": "string"},
-          item={"id": "integer", "intent": "string"})  # fmt: skip
+          item={"id": "integer", "intent": "string"}, errors=(409,))  # fmt: skip
 async def relabel(request: web.Request) -> web.Response:
     """POST /api/nlu/review/{id} {"intent": "report_streetlight" or "faq/<key>"}."""
     runtime, who = request.app[RUNTIME], principal(request)
-    raw = request.match_info["id"]
-    if not raw.isdigit():
-        raise web.HTTPBadRequest(text="the message id is a whole number")
+    number = path_id(request, "message")
     data = await json_body(request, ["intent"])
     intent = data["intent"].strip()
     if intent not in known_intents():
         return error(400, "bad_request", f"unknown intent {intent!r}; see the NLU contract")
     async with runtime.sessions() as session, session.begin():
-        message = await session.get(Message, int(raw))
+        message = await session.get(Message, number) if number is not None else None
         if message is None or message.direction != "in":
             raise web.HTTPNotFound(text="no such inbound message")
         if message.text in (None, ERASED):
             return error(409, "conflict", "this message's text has been erased (retention)")
         await correct(session, message, intent, who.name)
         audit(session, who.name, "relabel", f"message:{message.id}", intent)
-    return web.json_response({"id": int(raw), "intent": intent})
+    return web.json_response({"id": number, "intent": intent})
 
 
 @endpoint("GET", "/api/nlu/corrections.yml", "The corrections as Rasa NLU training data",
-          roles=REVIEW_ROLES)  # fmt: skip
+          roles=REVIEW_ROLES, media=("text/yaml",),
+          item={"version": "string", "nlu": "array?"})  # fmt: skip
 async def export_corrections(request: web.Request) -> web.Response:
     """GET /api/nlu/corrections.yml: save as nlu/project/data/nlu_corrections.yml, retrain."""
     runtime, who = request.app[RUNTIME], principal(request)

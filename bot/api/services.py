@@ -21,10 +21,10 @@ ORDER_STATUSES = ("requested", "claimed", "visiting", "completed", "reviewed", "
 WISH_STATUSES = ("submitted", "approved", "claimed", "fulfilled", "thanked", "rejected")
 ORDER_ITEM = {"id": "integer", "number": "string", "service_item": "string",
               "elder": "string", "scheduled_at": "string", "status": "string",
-              "provider": "string", "expected_minutes": "integer",
-              "worked_minutes": "integer", "month": "string"}  # fmt: skip
-WISH_ITEM = {"id": "integer", "number": "string", "wish": "string", "for_whom": "string",
-             "due": "string", "status": "string", "created_at": "string"}  # fmt: skip
+              "provider": "string?", "expected_minutes": "integer",
+              "worked_minutes": "integer?", "month": "string"}  # fmt: skip
+WISH_ITEM = {"id": "integer", "number": "string?", "wish": "string", "for_whom": "string?",
+             "due": "string?", "status": "string", "created_at": "string"}  # fmt: skip
 
 
 def _scope_orders(stmt: Any, who: Principal) -> Any:

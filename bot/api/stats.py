@@ -20,11 +20,18 @@ from storage.stats import LOCAL, Figures, Report, ticket_report
 STATS_ROLES = ("admin", "staff", "grid_worker")
 COLUMNS = ("tickets", "resolved", "median_accept_minutes", "median_resolve_hours",
            "sla_met_percent", "satisfied_percent", "average_rating")  # fmt: skip
-NUMBERS = dict.fromkeys(COLUMNS, "number")
+NUMBERS = dict.fromkeys(COLUMNS, "number?")
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 def _pct(value: float | int | None) -> str:
     return "—" if value is None else f"{value}%"
+
+
+def _within_years(day: date, name: str) -> None:
+    """Dates far from now overflow when shifted to UTC or to the next month: 400, not 500."""
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise web.HTTPBadRequest(text=f"{name} must be between {FIRST_YEAR} and {LAST_YEAR}")
 
 
 def _day(request: web.Request, name: str, default: date) -> datetime:
@@ -33,6 +40,7 @@ def _day(request: web.Request, name: str, default: date) -> datetime:
         day = date.fromisoformat(raw) if raw else default
     except ValueError:
         raise web.HTTPBadRequest(text=f"{name} must be a date like 2026-11-01") from None
+    _within_years(day, name)
     return datetime.combine(day, time(), tzinfo=LOCAL)
 
 
@@ -69,6 +77,7 @@ def _rows(report: Report) -> list[dict[str, Any]]:
     params=(Param("from", "first day (local), default 30 days ago"),
             Param("to", "day after the last (local), default tomorrow"),
             Param("grid", "one grid's code"), Param("format", "json or csv", enum=("json", "csv"))),
+    errors=(404,), media=("application/json", "text/csv"),
 )  # fmt: skip
 async def stats(request: web.Request) -> web.StreamResponse:
     """GET /api/stats."""
@@ -119,7 +128,8 @@ def _table(title: str, groups: dict[str, Figures], labels: dict[str, str]) -> st
 
 
 @endpoint("GET", "/api/stats/monthly", "A printable monthly summary for publishing (晒单)",
-          roles=("admin", "staff"), params=(Param("month", "e.g. 2026-11"),))  # fmt: skip
+          roles=("admin", "staff"), params=(Param("month", "e.g. 2026-11"),),
+          media=("text/html",))  # fmt: skip
 async def monthly(request: web.Request) -> web.Response:
     """GET /api/stats/monthly?month=2026-11: an HTML page without personal details."""
     runtime = request.app[RUNTIME]
@@ -128,6 +138,7 @@ async def monthly(request: web.Request) -> web.Response:
         first = date.fromisoformat(f"{raw}-01")
     except ValueError:
         raise web.HTTPBadRequest(text="month must look like 2026-11") from None
+    _within_years(first, "month")
     after = (first + timedelta(days=32)).replace(day=1)
     start = datetime.combine(first, time(), tzinfo=LOCAL)
     end = datetime.combine(after, time(), tzinfo=LOCAL)

@@ -37,8 +37,8 @@ STATUSES = ("submitted", "assigned", "accepted", "in_progress", "resolved", "clo
             "cancelled", "duplicate")  # fmt: skip
 COLOURS = ("green", "blue", "yellow", "red", "grey")
 ITEM = {"id": "integer", "number": "string", "category": "string", "status": "string",
-        "colour": "string", "location": "string", "grid": "string", "reporter": "string",
-        "assignee": "string", "created_at": "string", "callback_needed": "boolean"}  # fmt: skip
+        "colour": "string", "location": "string?", "grid": "string?", "reporter": "string?",
+        "assignee": "string?", "created_at": "string", "callback_needed": "boolean"}  # fmt: skip
 
 
 def _scoped(stmt: Any, who: Principal) -> Any:
@@ -118,7 +118,8 @@ async def _visible(session: AsyncSession, request: web.Request, who: Principal) 
 
 
 @endpoint("GET", "/api/tickets/{number}", "One ticket with its history and reporter contact",
-          roles=BOARD_ROLES, item={**ITEM, "events": "array", "contact": "string"})  # fmt: skip
+          roles=BOARD_ROLES, item={**ITEM, "events": "array", "contact": "string?",
+                                     "description": "string?"})  # fmt: skip
 async def ticket_detail(request: web.Request) -> web.Response:
     """GET /api/tickets/{number}: contact unmasked for staff and the accepting worker (audited)."""
     return web.json_response(await ticket_view(request, principal(request)))
@@ -154,7 +155,7 @@ async def ticket_view(request: web.Request, who: Principal) -> dict[str, Any]:
 
 
 @endpoint("POST", "/api/tickets/{number}/dispatch", "Give a ticket to a worker (by name)",
-          roles=MANAGERS, body={"worker": "string"}, item=ITEM)  # fmt: skip
+          roles=MANAGERS, body={"worker": "string"}, item=ITEM, errors=(409,))  # fmt: skip
 async def dispatch_ticket(request: web.Request) -> web.Response:
     """POST /api/tickets/{number}/dispatch {"worker": "王建国"}."""
     runtime, who = request.app[RUNTIME], principal(request)
@@ -191,7 +192,8 @@ async def comment_ticket(request: web.Request) -> web.Response:
 
 
 @endpoint("POST", "/api/tickets/{number}/callback", "Record the phone call-back after a low rating",
-          roles=MANAGERS, body={"note": "string"}, item={"ok": "boolean"})  # fmt: skip
+          roles=MANAGERS, body={"note": "string"}, item={"ok": "boolean"},
+          errors=(409,))  # fmt: skip
 async def record_callback(request: web.Request) -> web.Response:
     """POST /api/tickets/{number}/callback {"note": "..."}: the 回访 is done."""
     runtime, who = request.app[RUNTIME], principal(request)
@@ -207,7 +209,7 @@ async def record_callback(request: web.Request) -> web.Response:
 
 
 @endpoint("POST", "/api/tickets/{number}/close", "Close a ticket with a note (staff finish it)",
-          roles=MANAGERS, body={"note": "string"}, item=ITEM)  # fmt: skip
+          roles=MANAGERS, body={"note": "string"}, item=ITEM, errors=(409,))  # fmt: skip
 async def close_ticket(request: web.Request) -> web.Response:
     """POST /api/tickets/{number}/close {"note": "..."}: resolved (if open), then closed."""
     runtime, who = request.app[RUNTIME], principal(request)
