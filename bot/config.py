@@ -209,7 +209,7 @@ def _problems(exc: ValidationError, source: str) -> list[str]:
 
 def _env_port(environ: dict[str, str], problems: list[str]) -> int:
     raw = environ.get("LINLI_HTTP_PORT", "8080")
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 5 or not 0 < int(raw) < 65536:
         problems.append(f"LINLI_HTTP_PORT: {raw!r} is not a port number (1-65535)")
         return 8080
     return int(raw)
@@ -238,7 +238,7 @@ def _platform_env(env: dict[str, str], problems: list[str]) -> dict[str, Any]:
         if key and not _AES_KEY.fullmatch(key):
             problems.append(f"{name}: an EncodingAESKey is 43 letters, digits, + or /")
     agent = env.get("LINLI_WECOM_AGENT_ID", "").strip()
-    if agent and not agent.isdigit():
+    if agent and not (agent.isascii() and agent.isdigit()):
         problems.append(f"LINLI_WECOM_AGENT_ID: {agent!r} is not a number")
     return values
 

@@ -22,6 +22,7 @@ from handlers.sla import COLOUR_WORDS, sla_colour
 from handlers.task_links import verify
 from handlers.ticket_actions import STEP_WORDS, ActionRefused
 from handlers.ticket_notices import label_of
+from storage.base import row_id
 from storage.community import Worker
 from storage.privacy import mask_name, mask_phone
 from storage.residents import Resident
@@ -50,7 +51,8 @@ async def _load(
     runtime = request.app[RUNTIME]
     ticket = await ticket_by_number(session, request.match_info["number"])
     worker_id = fields.get("w", "")
-    worker = await session.get(Worker, int(worker_id)) if worker_id.isdigit() else None
+    number = row_id(worker_id)
+    worker = await session.get(Worker, number) if number else None
     if ticket is None or worker is None:
         return error(404, "not_found", "no such task")
     if not verify(runtime.services.link_key, worker.id, ticket.id, fields.get("s", "")):

@@ -51,3 +51,11 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+def row_id(raw: str) -> int | None:
+    """raw as a row id, or None: not ASCII digits ("²" is a digit to str.isdigit) or too big."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
+        return None
+    number = int(raw)
+    return number if 0 < number <= 2**31 - 1 else None

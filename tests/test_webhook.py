@@ -66,6 +66,10 @@ async def test_stale_timestamp_is_401(make_client):
     resp = await client.post("/webhooks/generic", data=body, headers=headers)
     assert resp.status == 401
     assert "timestamp" in (await resp.json())["error"]["message"]
+    for odd in ("²", "9" * 40):  # a digit to str.isdigit but not to int(); absurdly long
+        headers["X-Linli-Timestamp"] = odd
+        resp = await client.post("/webhooks/generic", data=body, headers=headers)
+        assert resp.status == 401, odd
 
 
 async def test_malformed_json_is_400(make_client, db_url):

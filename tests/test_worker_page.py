@@ -72,5 +72,7 @@ async def test_a_forged_or_borrowed_link_is_refused(make_client, receiver, db_ur
     resp = await client.post(base, data={"w": str(other), "s": fields["s"], "action": "accept"})
     assert resp.status == 403
     assert (await client.get(f"/w/9999?{query}")).status == 404
+    for odd in ("²", "99999999999", "0", "-1"):  # not a worker id: 404, never a 500
+        assert (await client.get(f"{base}?w={odd}&s={fields['s']}")).status == 404
     [ticket] = await fetch(db_url, select(Ticket))
     assert ticket.status == "assigned"

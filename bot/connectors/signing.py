@@ -30,7 +30,7 @@ def verify(
     """Return None when the request is authentic and fresh, else the reason it is not."""
     if not timestamp or not signature:
         return "missing X-Linli-Timestamp or X-Linli-Signature header"
-    if not timestamp.isdigit():
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         return "X-Linli-Timestamp is not unix seconds"
     if abs(time.time() - int(timestamp)) > skew:
         return f"timestamp is more than {skew} s away from the server's clock"

@@ -85,7 +85,7 @@ def to_event(platform: str, fields: dict[str, str]) -> InboundEvent | None:
     sender, created = fields.get("FromUserName", ""), fields.get("CreateTime", "")
     if not sender or len(sender) > 128:
         raise BadMessage("FromUserName missing or too long")
-    if not created.isdigit() or int(created) >= 10**11:
+    if not (created.isascii() and created.isdigit()) or len(created) > 11:
         raise BadMessage("CreateTime is not unix seconds")
     if not fields.get("MsgType"):
         raise BadMessage("MsgType missing")

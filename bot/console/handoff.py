@@ -15,6 +15,7 @@ from bot.console.views import base_context
 from bot.runtime import RUNTIME
 from handlers.handoff import conversation_number, release, staff_reply
 from storage.accounts import audit
+from storage.base import row_id
 from storage.privacy import mask_name
 from storage.residents import Conversation, Resident
 
@@ -46,7 +47,8 @@ async def desk(request: web.Request, who: Principal) -> web.Response:
 
 async def _held(request: web.Request, session: AsyncSession) -> Conversation:
     raw = request.match_info["id"]
-    conversation = await session.get(Conversation, int(raw)) if raw.isdigit() else None
+    number = row_id(raw)
+    conversation = await session.get(Conversation, number) if number else None
     if conversation is None:
         raise web.HTTPNotFound(text="no such conversation")
     return conversation
