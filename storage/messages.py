@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Float,
     ForeignKey,
     Index,
@@ -52,6 +54,8 @@ class Message(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     nlu: Mapped[str | None] = mapped_column(Text)  # the parse result as JSON
     action: Mapped[str | None] = mapped_column(String(64))
+    # A structured card (bot.events.TaskCard.as_json) for platforms that show one; text stays.
+    card: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column()
@@ -135,6 +139,7 @@ def record_outbound(
     text: str,
     reply_to_id: int | None,
     action: str | None = None,
+    card: dict[str, Any] | None = None,
 ) -> Message:
     """Insert an outbound message; its id is the idempotency key of its delivery."""
     message = Message(
@@ -146,6 +151,7 @@ def record_outbound(
         status=PENDING,
         reply_to_id=reply_to_id,
         action=action,
+        card=card,
         next_attempt_at=utcnow(),
     )
     session.add(message)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +31,8 @@ class Delivery:
     # The user's last message on this platform (any of their chats): platforms such as
     # WeChat allow free-form messages only within a window after it.
     last_inbound_at: datetime | None = None
+    # A structured card (title, description, url, button) for platforms that show one.
+    card: dict[str, Any] | None = None
 
 
 async def due_deliveries(session: AsyncSession, limit: int = 50) -> list[int]:
@@ -104,6 +107,7 @@ async def claim_delivery(
         reply_to=reply_to,
         attempts=message.attempts,
         last_inbound_at=last_inbound,
+        card=message.card,
     )
 
 
