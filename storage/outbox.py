@@ -51,6 +51,46 @@ async def due_deliveries(session: AsyncSession, limit: int = 50) -> list[int]:
     return list((await session.scalars(stmt)).all())
 
 
+async def waiting_behind(
+    session: AsyncSession, message_id: int
+) -> tuple[str | None, datetime | None]:
+    """The reply's own status, and when the earliest unsettled earlier reply of its
+    conversation is next tried (None: nothing earlier is unsettled; mid-send counts as now)."""
+    status = await session.scalar(select(Message.status).where(Message.id == message_id))
+    earlier = aliased(Message)
+    mine = select(Message.conversation_id).where(Message.id == message_id).scalar_subquery()
+    rows = (
+        await session.execute(
+            select(earlier.status, earlier.next_attempt_at).where(
+                earlier.conversation_id == mine,
+                earlier.direction == "out",
+                earlier.id < message_id,
+                earlier.status.in_((PENDING, SENDING)),
+            )
+        )
+    ).all()
+    now = utcnow()
+    times = [now if st == SENDING or at is None else at for st, at in rows]
+    return status, min(times) if times else None
+
+
+async def next_in_line(session: AsyncSession, message_id: int) -> int | None:
+    """The earliest due reply of this message's conversation, when nothing earlier blocks it."""
+    mine = select(Message.conversation_id).where(Message.id == message_id).scalar_subquery()
+    return await session.scalar(
+        select(Message.id)
+        .where(
+            Message.conversation_id == mine,
+            Message.direction == "out",
+            Message.status == PENDING,
+            Message.next_attempt_at <= utcnow(),  # a later time: its own job waits for it
+            _not_blocked(),
+        )
+        .order_by(Message.id)
+        .limit(1)
+    )
+
+
 def _not_blocked() -> ColumnElement[bool]:
     """No earlier reply of the same conversation is still waiting or being sent."""
     earlier = aliased(Message)
