@@ -1,51 +1,40 @@
-"""Outbox delivery on saq (a Redis job queue): one job per reply, retried with backoff.
+"""Outbox delivery on saq (a Redis job queue): the job that sends one reply, and its worker.
 
 The SQL outbox stays the record: a reply is stored before anything is sent, and its state
 (attempts, next try, last error, FAILED = dead letter for staff) lives there. The scheduling
-is saq's: a delivery job keyed by the message id (enqueueing it twice makes one job), run by
-the saq worker of every worker process. A failed attempt is re-run by saq after the backoff
-step with jitter (or the platform's "not now" wait); the last failure dead-letters. Replies
-of one conversation go in order: a job whose earlier reply is unsettled waits until that
-one's next try. Committed replies wake the dispatcher, which enqueues them at once; every
-poll_seconds it also sweeps: leases of crashed senders are released and every due reply is
-enqueued (a no-op where a job exists), so a reply committed while Redis was down, or whose
-job Redis lost, still goes out.
+is saq's: each reply gets a delivery job keyed by its message id (bot.outbox_dispatch), run
+by the saq worker of every worker process. A failed attempt is run again by saq after the
+backoff step with jitter (or the platform's "not now" wait); the last failure dead-letters.
+Replies of one conversation go in order: a job whose earlier reply is unsettled waits until
+that one's next try, and a reply that settles enqueues the next one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from saq import Job, Worker
-from saq.queue.redis import RedisQueue
 
 from bot.connectors import SendError
+from bot.outbox_dispatch import JOB, OutboxDispatcher, outbox_queue
 from bot.runtime import Runtime
-from bot.tasks import being_cancelled
 from storage.base import utcnow
 from storage.messages import PENDING, SENDING
 from storage.outbox import (
     Delivery,
     claim_delivery,
-    due_deliveries,
     mark_failed_attempt,
     mark_sent,
     next_in_line,
-    release_expired_leases,
     waiting_behind,
 )
 
 log = logging.getLogger(__name__)
-QUEUE_NAME = "linli-outbox"
-JOB = "deliver"
 JITTER = 0.2  # a retry waits its backoff step ±20%
 AFTER_EARLIER = 0.5  # a reply waiting behind an earlier one runs this long after its next try
 
@@ -83,27 +72,6 @@ class _JobWorker(Worker):
     SIGNALS: list[Any] = []  # noqa: RUF012
 
 
-def outbox_queue(redis: Redis) -> RedisQueue:
-    """The saq queue of delivery jobs on the service's Redis."""
-    return RedisQueue(redis, name=QUEUE_NAME)
-
-
-async def enqueue_delivery(queue: RedisQueue, message_id: int, *, lease: float = 60) -> bool:
-    """Add a reply's delivery job, keyed by its id; False when it already has one.
-
-    lease (the send lease) is how long saq lets one run take before cancelling it.
-    """
-    job = Job(
-        JOB,
-        kwargs={"message_id": message_id},
-        key=f"out-{message_id}",
-        timeout=max(1, int(lease)),
-        retries=1,  # more runs only through Later; the attempts that count are in SQL
-        ttl=300,
-    )
-    return await queue.enqueue(job) is not None
-
-
 class Deliverer:
     """Enqueues due replies as saq jobs and runs them; several processes may run one each."""
 
@@ -111,6 +79,7 @@ class Deliverer:
         self.runtime = runtime
         self.cfg = runtime.settings.file.delivery
         self.queue = outbox_queue(runtime.redis)
+        self.dispatcher = OutboxDispatcher(runtime, self.queue, sweep=True)
         self.worker = _JobWorker(
             self.queue,
             functions=[(JOB, self._job)],
@@ -119,54 +88,17 @@ class Deliverer:
         )
 
     async def run(self) -> None:
-        """Run the job worker and the dispatcher until cancelled."""
+        """Run the job worker and the sweeping dispatcher until cancelled."""
         worker = asyncio.get_running_loop().create_task(self.worker.start(), name="outbox-jobs")
         try:
-            await self._dispatch()
+            await self.dispatcher.run()
         finally:
             worker.cancel()
             await asyncio.wait([worker], timeout=5)
 
-    async def _dispatch(self) -> None:
-        wake = self.runtime.outbox_wake
-        last_sweep: float | None = None
-        while True:
-            wake.clear()
-            try:
-                if last_sweep is None or time.monotonic() - last_sweep >= self.cfg.poll_seconds:
-                    last_sweep = time.monotonic()
-                    await self.sweep()
-                else:
-                    await self.enqueue_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if being_cancelled():
-                    raise asyncio.CancelledError from exc
-                log.warning("outbox dispatch failed (the sweep will retry): %s", exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=self.cfg.poll_seconds)
-
-    async def sweep(self) -> int:
-        """Release leases of crashed senders, then enqueue every due reply; return how many."""
-        async with self.runtime.sessions() as session, session.begin():
-            released = await release_expired_leases(session)
-        if released:
-            log.warning("released %d replies whose sender stopped mid-send", released)
-        return await self.enqueue_due(limit=500)
-
-    async def enqueue_due(self, limit: int = 100) -> int:
-        """Enqueue the replies due now whose earlier replies are settled; return new jobs."""
-        async with self.runtime.sessions() as session:
-            ids = await due_deliveries(session, limit)
-        added = 0
-        for message_id in ids:
-            added += await self.enqueue(message_id)
-        return added
-
     async def enqueue(self, message_id: int) -> bool:
         """Add the reply's delivery job now; False when it already has one."""
-        return await enqueue_delivery(self.queue, message_id, lease=self.cfg.lease_seconds)
+        return await self.dispatcher.enqueue(message_id)
 
     async def _job(self, ctx: dict[str, Any], *, message_id: int) -> str:
         try:
