@@ -97,7 +97,7 @@ class Deliverer:
             await asyncio.wait([worker], timeout=5)
 
     async def enqueue(self, message_id: int) -> bool:
-        """Add the reply's delivery job now; False when it already has one."""
+        """Have a due reply's job run now (a new job: True)."""
         return await self.dispatcher.enqueue(message_id)
 
     async def _job(self, ctx: dict[str, Any], *, message_id: int) -> str:

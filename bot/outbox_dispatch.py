@@ -109,12 +109,12 @@ class OutboxDispatcher:
             ids = await due_deliveries(session, limit)
         added = 0
         for message_id in ids:
-            if await self.enqueue(message_id):
-                added += 1
-            else:  # it has a job: make sure that job does not wait past the reply's time
-                await bring_forward(self.queue, message_id)
+            added += await self.enqueue(message_id)
         return added
 
     async def enqueue(self, message_id: int) -> bool:
-        """Add the reply's delivery job now; False when it already has one."""
-        return await enqueue_delivery(self.queue, message_id, lease=self.cfg.lease_seconds)
+        """Have a due reply's job run now: add it (True), or move up the one it has (False)."""
+        if await enqueue_delivery(self.queue, message_id, lease=self.cfg.lease_seconds):
+            return True
+        await bring_forward(self.queue, message_id)  # never wait past the reply's own time
+        return False
