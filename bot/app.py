@@ -21,6 +21,7 @@ from bot.delivery import Deliverer
 from bot.events import InboundEvent
 from bot.http_limits import body_limits
 from bot.ingest import accept
+from bot.outbox_dispatch import OutboxDispatcher, outbox_queue
 from bot.responses import error_middleware
 from bot.runtime import RUNTIME, SETTINGS, Runtime, services_from
 from bot.scheduler import JobScheduler
@@ -92,6 +93,8 @@ def create_app(
     app.cleanup_ctx.append(_runtime_ctx(settings, connectors))
     if worker_role:
         app.cleanup_ctx.append(_worker_ctx)
+    elif web_role:
+        app.cleanup_ctx.append(_dispatch_ctx)
     return app
 
 
@@ -130,6 +133,15 @@ def _runtime_ctx(settings: Settings, connectors: dict[str, Connector]):  # type:
                 await asyncio.to_thread(embedded.stop)
 
     return ctx
+
+
+async def _dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
+    """A web-only process enqueues the replies it commits (staff replies, passive releases)."""
+    runtime = app[RUNTIME]
+    dispatcher = OutboxDispatcher(runtime, outbox_queue(runtime.redis), sweep=False)
+    task = background_task(dispatcher.run(), "outbox-dispatch")
+    yield
+    await cancel_and_wait([task])
 
 
 async def _worker_ctx(app: web.Application) -> AsyncIterator[None]:

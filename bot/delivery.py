@@ -1,92 +1,163 @@
-"""Outbox delivery: send due replies through their connector, retry failures with backoff."""
+"""Outbox delivery on saq (a Redis job queue): the job that sends one reply, and its worker.
+
+The SQL outbox stays the record: a reply is stored before anything is sent, and its state
+(attempts, next try, last error, FAILED = dead letter for staff) lives there. The scheduling
+is saq's: each reply gets a delivery job keyed by its message id (bot.outbox_dispatch), run
+by the saq worker of every worker process. A failed attempt is run again by saq after the
+backoff step with jitter (or the platform's "not now" wait); the last failure dead-letters.
+Replies of one conversation go in order: a job whose earlier reply is unsettled waits until
+that one's next try, and a reply that settles enqueues the next one.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
+
+from redis.exceptions import RedisError
+from saq import Job, Worker
 
 from bot.connectors import SendError
+from bot.outbox_dispatch import JOB, OutboxDispatcher, outbox_queue
 from bot.runtime import Runtime
-from bot.tasks import being_cancelled
 from storage.base import utcnow
+from storage.messages import PENDING, SENDING
 from storage.outbox import (
     Delivery,
     claim_delivery,
-    due_deliveries,
     mark_failed_attempt,
     mark_sent,
-    release_expired_leases,
+    next_in_line,
+    waiting_behind,
 )
 
 log = logging.getLogger(__name__)
 JITTER = 0.2  # a retry waits its backoff step ±20%
+AFTER_EARLIER = 0.5  # a reply waiting behind an earlier one runs this long after its next try
+
+
+class Later(Exception):
+    """Not now: saq runs the job again after delay seconds (attempts are counted in SQL)."""
+
+    def __init__(self, delay: float, reason: str) -> None:
+        super().__init__(reason)
+        self.delay = max(0.0, delay)
+
+
+# saq warns on every stop that its idle upkeep loops had to be cancelled: nothing is lost
+STOPPING = "Some tasks did not finish within the shutdown grace period"
+
+
+class _QuietSaq(logging.Filter):
+    """Keep saq's own log to warnings about real faults: planned retries and Redis outages
+    are logged by this module instead of as saq tracebacks."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for saq's routine lines and for tracebacks of a Later or a lost Redis."""
+        if record.levelno < logging.WARNING or str(record.msg).startswith(STOPPING):
+            return False
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, Later | RedisError | OSError)
+
+
+logging.getLogger("saq").addFilter(_QuietSaq())
+
+
+class _JobWorker(Worker):
+    """saq's worker without its own signal handlers (the service owns SIGINT and SIGTERM)."""
+
+    SIGNALS: list[Any] = []  # noqa: RUF012
 
 
 class Deliverer:
-    """Sends outbox messages; several processes may run one each."""
+    """Enqueues due replies as saq jobs and runs them; several processes may run one each."""
 
-    def __init__(self, runtime: Runtime, parallel: int = 16) -> None:
+    def __init__(self, runtime: Runtime, parallel: int = 8) -> None:
         self.runtime = runtime
         self.cfg = runtime.settings.file.delivery
-        self._parallel = asyncio.Semaphore(parallel)
+        self.queue = outbox_queue(runtime.redis)
+        self.dispatcher = OutboxDispatcher(runtime, self.queue, sweep=True)
+        self.worker = _JobWorker(
+            self.queue,
+            functions=[(JOB, self._job)],
+            concurrency=parallel,
+            dequeue_timeout=1.0,  # below the Redis client's socket timeout
+        )
 
     async def run(self) -> None:
-        """Deliver until cancelled; wakes at once when a worker adds replies."""
-        wake = self.runtime.outbox_wake
-        rounds = 0
-        while True:
-            wake.clear()
-            try:
-                if rounds % 30 == 0:
-                    async with self.runtime.sessions() as session, session.begin():
-                        await release_expired_leases(session)
-                rounds += 1
-                sent = await self.deliver_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if being_cancelled():
-                    raise asyncio.CancelledError from exc
-                log.warning("delivery round failed: %s", exc)
-                sent = 0
-            if not sent:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), timeout=self.cfg.poll_seconds)
+        """Run the job worker and the sweeping dispatcher until cancelled."""
+        worker = asyncio.get_running_loop().create_task(self.worker.start(), name="outbox-jobs")
+        try:
+            await self.dispatcher.run()
+        finally:
+            worker.cancel()
+            await asyncio.wait([worker], timeout=5)
 
-    async def deliver_due(self) -> int:
-        """Send every reply that is due now; return how many were attempted."""
-        async with self.runtime.sessions() as session:
-            ids = await due_deliveries(session)
-        if ids:
-            await asyncio.gather(*(self._deliver(i) for i in ids))
-        return len(ids)
+    async def enqueue(self, message_id: int) -> bool:
+        """Have a due reply's job run now (a new job: True)."""
+        return await self.dispatcher.enqueue(message_id)
 
-    async def _deliver(self, message_id: int) -> None:
-        async with self._parallel:
-            async with self.runtime.sessions() as session, session.begin():
-                delivery = await claim_delivery(session, message_id, self.cfg.lease_seconds)
+    async def _job(self, ctx: dict[str, Any], *, message_id: int) -> str:
+        try:
+            return await self.deliver(message_id)
+        except Later as later:
+            job: Job = ctx["job"]
+            job.retry_delay, job.retry_backoff = later.delay, False
+            job.retries = job.attempts + 1  # saq re-queues it deferred by the delay
+            raise
+
+    async def deliver(self, message_id: int) -> str:
+        """Try one reply now: sent, dead-lettered or settled elsewhere; raise Later to wait."""
+        async with self.runtime.sessions() as session, session.begin():
+            delivery = await claim_delivery(
+                session, message_id, self.cfg.lease_seconds, in_order=True
+            )
             if delivery is None:
-                return
-            error = await self._send(delivery)
-            async with self.runtime.sessions() as session, session.begin():
-                if error is None:
-                    await mark_sent(session, message_id)
-                    return
+                status, behind = await waiting_behind(session, message_id)
+                following = await next_in_line(session, message_id)
+        if delivery is None:
+            return await self._not_claimed(message_id, status, behind, following)
+        error = await self._send(delivery)
+        async with self.runtime.sessions() as session, session.begin():
+            if error is None:
+                await mark_sent(session, message_id)
+                retry_at = None
+            else:
                 retry_at = self._retry_at(delivery, error)
                 paced = error.retry_after is not None
                 await mark_failed_attempt(
                     session, message_id, str(error), retry_at, counts=not paced
                 )
-            if paced:
-                log.info("reply %s waits %.1f s: %s", message_id, error.retry_after, error)
-                return
-            log.warning(
-                "reply %s attempt %d failed: %s (%s)",
-                message_id, delivery.attempts, error, "will retry" if retry_at else "giving up",
-            )  # fmt: skip
+            following = await next_in_line(session, message_id) if retry_at is None else None
+        if following is not None:
+            await self.enqueue(following)
+        if error is None:
+            return "sent"
+        if retry_at is None:
+            log.warning("reply %s dead-lettered after attempt %d: %s",
+                        message_id, delivery.attempts, error)  # fmt: skip
+            return "failed"
+        if error.retry_after is not None:
+            log.info("reply %s waits %.1f s: %s", message_id, error.retry_after, error)
+        else:
+            log.warning("reply %s attempt %d failed: %s (will retry)",
+                        message_id, delivery.attempts, error)  # fmt: skip
+        raise Later((retry_at - utcnow()).total_seconds(), str(error))
+
+    async def _not_claimed(
+        self, message_id: int, status: str | None, behind: datetime | None, following: int | None
+    ) -> str:
+        if status == SENDING:  # a passive reply (or a sender whose lease will expire) has it
+            raise Later(AFTER_EARLIER * 4, "being sent elsewhere")
+        if status == PENDING:
+            wait = (behind - utcnow()).total_seconds() if behind else 0.0
+            raise Later(wait + AFTER_EARLIER, "an earlier reply of the conversation is unsettled")
+        if following is not None:  # settled elsewhere (a passive reply): the next may go
+            await self.enqueue(following)
+        return "settled"
 
     async def _send(self, delivery: Delivery) -> SendError | None:
         connector = self.runtime.connectors.get(delivery.platform)

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Services
-from handlers.ticket_notices import label_of, task_card, tell_reporters
+from handlers.ticket_notices import label_of, task_card, task_card_data, tell_reporters
 from storage.community import Worker, workers_with_role
 from storage.push import push_to_worker
 from storage.residents import Resident
@@ -170,7 +170,9 @@ async def assign(
         raise ActionRefused(f"工单 {ticket.number} 目前“{step}”，不能派单。") from exc
     reporter = await session.get(Resident, ticket.reporter_id)
     assert reporter is not None
+    card = task_card_data(services, ticket, reporter, worker.id)
     await push_to_worker(
-        session, worker, task_card(services, ticket, reporter, False, worker.id), "task_pushed"
-    )
+        session, worker, task_card(services, ticket, reporter, False, worker.id), "task_pushed",
+        card.as_json() if card else None,
+    )  # fmt: skip
     return f"工单 {ticket.number} 已派给{worker.name}。"

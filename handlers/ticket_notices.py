@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.events import TaskCard
 from handlers.context import Services
 from handlers.task_links import task_url
 from storage.community import PartnerUnit, Worker, workers_with_role
@@ -55,17 +56,46 @@ def task_card(
     return f"{card}\n手机办理：{link}" if link else card
 
 
+def task_card_data(
+    services: Services, ticket: Ticket, reporter: Resident, worker_id: int
+) -> TaskCard | None:
+    """The new task as a card with a button to the worker's task page (None without a link).
+
+    The contact is masked as in the text card; connectors that show cards send this instead.
+    """
+    link = task_url(services, worker_id, ticket)
+    if link is None:
+        return None
+    rule = services.categories.get(ticket.category)
+    urgent = "【紧急】" if ticket.urgent else ""
+    lines = [
+        f"地点：{ticket.location or '未说明'}",
+        f"内容：{ticket.description[:80]}",
+        f"报告人：{mask_name(reporter.name)} {mask_phone(reporter.phone)}（接单后可见）",
+    ]
+    if rule:
+        lines.append(f"请在 {rule.accept_minutes} 分钟内接单")
+    return TaskCard(
+        title=f"{urgent}【新任务】工单 {ticket.number}【{label_of(services, ticket)}】",
+        description="\n".join(lines),
+        url=link,
+        button="详情",
+    )
+
+
 async def announce(
     session: AsyncSession, services: Services, filed: Filed, reporter: Resident
 ) -> None:
     """Push a new ticket to whoever holds it, its partner unit, or the leader to dispatch it."""
     ticket = filed.ticket
     if filed.assignee is not None:
+        card = task_card_data(services, ticket, reporter, filed.assignee.id)
         await push_to_worker(
             session,
             filed.assignee,
             task_card(services, ticket, reporter, False, filed.assignee.id),
             "task_pushed",
+            card.as_json() if card else None,
         )
     else:
         for leader in await workers_with_role(session, "leader"):

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Float,
     ForeignKey,
     Index,
@@ -60,6 +61,8 @@ class Message(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     nlu: Mapped[str | None] = mapped_column(Text)  # the parse result as JSON
     action: Mapped[str | None] = mapped_column(String(64))
+    # A structured card (bot.events.TaskCard.as_json) for platforms that show one; text stays.
+    card: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column()
@@ -186,6 +189,7 @@ def record_outbound(
     text: str,
     reply_to_id: int | None,
     action: str | None = None,
+    card: dict[str, Any] | None = None,
 ) -> Message:
     """Insert an outbound message; its id is the idempotency key of its delivery."""
     message = Message(
@@ -197,6 +201,7 @@ def record_outbound(
         status=PENDING,
         reply_to_id=reply_to_id,
         action=action,
+        card=card,
         next_attempt_at=utcnow(),
     )
     session.add(message)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +31,8 @@ class Delivery:
     # The user's last message on this platform (any of their chats): platforms such as
     # WeChat allow free-form messages only within a window after it.
     last_inbound_at: datetime | None = None
+    # A structured card (title, description, url, button) for platforms that show one.
+    card: dict[str, Any] | None = None
 
 
 async def due_deliveries(session: AsyncSession, limit: int = 50) -> list[int]:
@@ -46,6 +49,46 @@ async def due_deliveries(session: AsyncSession, limit: int = 50) -> list[int]:
         .limit(limit)
     )
     return list((await session.scalars(stmt)).all())
+
+
+async def waiting_behind(
+    session: AsyncSession, message_id: int
+) -> tuple[str | None, datetime | None]:
+    """The reply's own status, and when the earliest unsettled earlier reply of its
+    conversation is next tried (None: nothing earlier is unsettled; mid-send counts as now)."""
+    status = await session.scalar(select(Message.status).where(Message.id == message_id))
+    earlier = aliased(Message)
+    mine = select(Message.conversation_id).where(Message.id == message_id).scalar_subquery()
+    rows = (
+        await session.execute(
+            select(earlier.status, earlier.next_attempt_at).where(
+                earlier.conversation_id == mine,
+                earlier.direction == "out",
+                earlier.id < message_id,
+                earlier.status.in_((PENDING, SENDING)),
+            )
+        )
+    ).all()
+    now = utcnow()
+    times = [now if st == SENDING or at is None else at for st, at in rows]
+    return status, min(times) if times else None
+
+
+async def next_in_line(session: AsyncSession, message_id: int) -> int | None:
+    """The earliest due reply of this message's conversation, when nothing earlier blocks it."""
+    mine = select(Message.conversation_id).where(Message.id == message_id).scalar_subquery()
+    return await session.scalar(
+        select(Message.id)
+        .where(
+            Message.conversation_id == mine,
+            Message.direction == "out",
+            Message.status == PENDING,
+            Message.next_attempt_at <= utcnow(),  # a later time: its own job waits for it
+            _not_blocked(),
+        )
+        .order_by(Message.id)
+        .limit(1)
+    )
 
 
 def _not_blocked() -> ColumnElement[bool]:
@@ -104,6 +147,7 @@ async def claim_delivery(
         reply_to=reply_to,
         attempts=message.attempts,
         last_inbound_at=last_inbound,
+        card=message.card,
     )
 
 

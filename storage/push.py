@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,10 +22,12 @@ async def push(
     text: str,
     action: str,
     chat_id: str | None = None,
+    card: dict[str, Any] | None = None,
 ) -> Message:
     """Queue a message to a platform user's direct chat (or a group chat) in this transaction.
 
     It goes out through the outbox like a reply: after commit, in order, retried, sent once.
+    A card (bot.events.TaskCard.as_json) goes with it to platforms that show cards.
     """
     conversation = await get_or_create_conversation(
         session, platform, chat_id or user_id, user_id, is_group=chat_id not in (None, user_id)
@@ -36,6 +39,7 @@ async def push(
         text=text,
         reply_to_id=None,
         action=action,
+        card=card,
     )
 
 
@@ -53,22 +57,35 @@ async def push_to_resident(
 
 
 async def push_to_identity(
-    session: AsyncSession, who: Worker | PartnerUnit, text: str, action: str
+    session: AsyncSession,
+    who: Worker | PartnerUnit,
+    text: str,
+    action: str,
+    card: dict[str, Any] | None = None,
 ) -> Message | None:
     """Send a notice to a worker or partner unit; None (logged) when it has no chat identity."""
     if not who.platform or not who.platform_user_id:
         log.warning("%s has no chat identity; push %s not sent", who.name, action)
         return None
     return await push(
-        session, platform=who.platform, user_id=who.platform_user_id, text=text, action=action
+        session,
+        platform=who.platform,
+        user_id=who.platform_user_id,
+        text=text,
+        action=action,
+        card=card,
     )
 
 
 async def push_to_worker(
-    session: AsyncSession, worker: Worker, text: str, action: str
+    session: AsyncSession,
+    worker: Worker,
+    text: str,
+    action: str,
+    card: dict[str, Any] | None = None,
 ) -> Message | None:
     """Send a task or notice to a worker (grid worker, leader, staff)."""
-    return await push_to_identity(session, worker, text, action)
+    return await push_to_identity(session, worker, text, action, card)
 
 
 async def push_to_unit(

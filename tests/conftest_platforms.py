@@ -78,6 +78,7 @@ async def platform_client(
         wechat_safe: bool = True,
         overrides: dict[str, Any] | None = None,
         as_deployed: bool = False,
+        extra_env: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> TestClient:
         # callbacks that get no answer wait this long before `success` (tests pass their own)
@@ -90,6 +91,7 @@ async def platform_client(
             "LINLI_VAR_DIR": str(tmp_path / "var"),
             **fake_wecom.env(fake_wecom_api[1]),
             **fake_wechat.env(fake_wechat_api[1], safe=wechat_safe),
+            **(extra_env or {}),
         }
         server = (ServerAsDeployed if as_deployed else TestServer)(
             create_app(load_settings(env), **kwargs)

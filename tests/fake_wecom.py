@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -20,6 +21,27 @@ AGENT_ID = "1000002"
 SECRET = "wecom-secret-for-tests"
 ROBOT_KEY = "robot-key-0001"
 ROBOT_CHAT = "grid-G01-group"  # the group chat that robot speaks in
+
+
+def textcard_problem(card: Any) -> str | None:
+    """What breaks message/send's documented textcard rules, or None.
+
+    title (required) at most 128 bytes, description (required) at most 512 bytes, url
+    (required, http or https), btntxt (optional) at most 4 characters.
+    """
+    if not isinstance(card, dict):
+        return "textcard missing"
+    title, description = card.get("title"), card.get("description")
+    url, button = card.get("url"), card.get("btntxt", "详情")
+    if not isinstance(title, str) or not title or len(title.encode()) > 128:
+        return "title missing or over 128 bytes"
+    if not isinstance(description, str) or not description or len(description.encode()) > 512:
+        return "description missing or over 512 bytes"
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return "url missing"
+    if not isinstance(button, str) or len(button) > 4:
+        return "btntxt over 4 characters"
+    return None
 
 
 def env(api_base: str) -> dict[str, str]:
@@ -85,6 +107,7 @@ class FakeWeCom(FakeAPI):
     """gettoken, message/send and webhook/send as documented, recording calls."""
 
     robot_keys: set[str] = field(default_factory=lambda: {ROBOT_KEY})
+    bad_cards: list[tuple[dict[str, Any], str]] = field(default_factory=list)
 
     def routes(self, app: web.Application) -> None:
         """Add the documented paths."""
@@ -102,7 +125,15 @@ class FakeWeCom(FakeAPI):
         return web.json_response(self.issue_token())
 
     async def message_send(self, request: web.Request) -> web.Response:
-        """Record an application message."""
+        """Record an application message; a textcard must keep WeCom's documented limits."""
+        body = json.loads(await request.read() or b"{}")
+        if body.get("msgtype") == "textcard":
+            problem = textcard_problem(body.get("textcard"))
+            if problem is not None:
+                self.bad_cards.append((body, problem))
+                return web.json_response(
+                    {"errcode": 40058, "errmsg": f"invalid textcard: {problem}"}
+                )
         return await self.record(request)
 
     async def webhook_send(self, request: web.Request) -> web.Response:
@@ -115,10 +146,22 @@ class FakeWeCom(FakeAPI):
         """message/send's success answer."""
         return {"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": uuid.uuid4().hex}
 
+    def cards_to(self, user: str) -> list[dict[str, str]]:
+        """Textcards sent to one member, in order."""
+        return [
+            s.body["textcard"]
+            for s in self.sends
+            if s.path.endswith("message/send")
+            and s.body.get("touser") == user
+            and s.body.get("msgtype") == "textcard"
+        ]
+
     def to(self, user: str) -> list[str]:
         """Texts sent to one member, in order."""
         return [
             s.body["text"]["content"]
             for s in self.sends
-            if s.path.endswith("message/send") and s.body.get("touser") == user
+            if s.path.endswith("message/send")
+            and s.body.get("touser") == user
+            and s.body.get("msgtype") == "text"
         ]

@@ -2,14 +2,16 @@
 
 GET is the URL check (the decrypted echostr, bare). POST callbacks are checked (401), decrypted
 and parsed (400), stored and queued, then answered with an empty 200; see wxmessage for which
-message types become text. Replies go through `cgi-bin/message/send` with a shared, cached
-access_token, paced per member (config.yml `pacing.wecom_member`). Replies in a group chat
+message types become text. Replies go through `cgi-bin/message/send` (a task card with its
+link as a textcard, everything else as text) with a shared, cached access_token, paced per
+member (config.yml `pacing.wecom_member`). Replies in a group chat
 go through that group's robot (LINLI_WECOM_ROBOT_KEYS="chat_id=key,…"), mentioning the
 member; a group without a robot gets the reply as a direct message to the member.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,7 @@ from bot.connectors.ratelimit import SlidingWindowLimiter
 from bot.connectors.wxcrypto import CryptoError, SignatureError, WXBizMsgCrypt
 from bot.connectors.wxmessage import accept_callback, split_text
 from bot.connectors.wxtoken import TokenCache, errcode, fetch_token, post_with_token
+from bot.events import TaskCard
 from bot.responses import error
 from storage.outbox import Delivery
 
@@ -36,6 +39,29 @@ TOKEN_ERRORS = frozenset({40014, 42001, 42009})
 RATE_LIMITED = frozenset({45009, 45033})
 # invalid userid / agentid, empty content, member not found, no valid recipient, no permission
 PERMANENT = frozenset({40003, 40056, 44004, 60111, 81013, 82001})
+# textcard limits (message/send): title 128 bytes, description 512 bytes, button 4 characters
+TITLE_BYTES, DESCRIPTION_BYTES, BUTTON_CHARS = 128, 512, 4
+
+
+def clip_bytes(text: str, limit: int) -> str:
+    """The longest prefix of text whose UTF-8 form fits in limit bytes (no broken character)."""
+    return text.encode()[:limit].decode(errors="ignore")
+
+
+def textcard(card: TaskCard) -> dict[str, str]:
+    """message/send's textcard object: each line a <div>, the whole within WeCom's limits."""
+    lines = [f'<div class="normal">{html.escape(x)}</div>' for x in card.description.split("\n")]
+    while len(lines) > 1 and len("".join(lines).encode()) > DESCRIPTION_BYTES:
+        lines.pop()  # drop whole trailing lines first, so markup is never cut in half
+    description = "".join(lines)
+    if len(description.encode()) > DESCRIPTION_BYTES:
+        description = clip_bytes(card.description, DESCRIPTION_BYTES)
+    return {
+        "title": clip_bytes(card.title, TITLE_BYTES),
+        "description": description,
+        "url": card.url,
+        "btntxt": card.button[:BUTTON_CHARS],
+    }
 
 
 async def paced(limiter: SlidingWindowLimiter | None, name: str, cost: int = 1) -> None:
@@ -57,7 +83,7 @@ def parse_robot_keys(raw: str) -> dict[str, str]:
 
 
 class WeComConnector:
-    """Verifies, decrypts and parses WeCom callbacks; sends text replies to members."""
+    """Verifies, decrypts and parses WeCom callbacks; sends text replies and task cards."""
 
     platform = PLATFORM
 
@@ -146,7 +172,7 @@ class WeComConnector:
         return await fetch_token(self._client, f"{self.api}/cgi-bin/gettoken", params, "gettoken")
 
     async def send(self, delivery: Delivery) -> None:
-        """Send a text reply to one member, paced; errors become SendError."""
+        """Send a reply to one member (a task as a textcard), paced; errors become SendError."""
         if self._client is None or self.tokens is None:
             raise SendError("wecom connector not started")
         robot = self.robots.get(delivery.chat_id) if delivery.chat_id != delivery.user_id else None
@@ -154,15 +180,17 @@ class WeComConnector:
             for chunk in split_text(delivery.text):
                 await robot.send_text(chunk, mentioned=[delivery.user_id])
             return
-        chunks = split_text(delivery.text)
-        await paced(self.limiter, delivery.user_id, len(chunks))
-        for chunk in chunks:
-            payload = {
-                "touser": delivery.user_id,
-                "msgtype": "text",
-                "agentid": self.agent_id,
-                "text": {"content": chunk},
-            }
+        card = TaskCard.from_json(delivery.card)
+        if card is not None:  # a task: one textcard with a button to the task page
+            bodies: list[dict[str, Any]] = [{"msgtype": "textcard", "textcard": textcard(card)}]
+        else:
+            bodies = [
+                {"msgtype": "text", "text": {"content": chunk}}
+                for chunk in split_text(delivery.text)
+            ]
+        await paced(self.limiter, delivery.user_id, len(bodies))
+        for body in bodies:
+            payload = {"touser": delivery.user_id, "agentid": self.agent_id, **body}
             data = await post_with_token(
                 self._client, self.tokens, f"{self.api}/cgi-bin/message/send", payload,
                 "message/send", TOKEN_ERRORS,

@@ -1,0 +1,28 @@
+"""outbound messages may carry a structured card (a WeCom textcard for tasks)
+
+Revision ID: 0009
+Revises: 0006
+Create Date: 2026-11-28
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0009"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+    with op.batch_alter_table("messages") as batch:
+        batch.add_column(sa.Column("card", sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    """Revert this revision."""
+    with op.batch_alter_table("messages") as batch:
+        batch.drop_column("card")
