@@ -1,7 +1,7 @@
 """outbound messages may carry a structured card (a WeCom textcard for tasks)
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-11-28
 """
 
@@ -11,15 +11,16 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0006"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
     """Apply this revision."""
-    with op.batch_alter_table("messages") as batch:
-        batch.add_column(sa.Column("card", sa.JSON(), nullable=True))
+    # A plain ADD COLUMN: a batch rebuild of messages on SQLite would drop the search
+    # triggers of 0007.
+    op.add_column("messages", sa.Column("card", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
