@@ -25,5 +25,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Revert this revision."""
-    with op.batch_alter_table("messages") as batch:
-        batch.drop_column("card")
+    # SQLite >= 3.35 drops a column in place; a batch rebuild would drop 0007's triggers.
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE messages DROP COLUMN card")
+    else:
+        op.drop_column("messages", "card")
