@@ -164,26 +164,38 @@ async def drain(
     await _bounded(
         _replies_sent(runtime), "sending the last replies", max(0.1, deadline - loop.time())
     )
+    # Cancel the delivery loop between two sends, never in the middle of one: a send cut
+    # after the platform took it is sent again, and a cancelled SQLite write holds the
+    # event loop's close for up to its busy timeout.
+    await _bounded(_between_sends(), "waiting for a send to finish", 5.0)
     await cancel_and_wait([*consuming, delivering])
 
 
-async def _replies_sent(runtime: Runtime) -> None:
-    """Return once no reply is being sent and none is waiting for its first try.
+async def _between_sends() -> None:
+    """Return at a moment when no reply is being claimed, sent or marked sent."""
+    while True:
+        coros = [task.get_coro() for task in asyncio.all_tasks()]
+        if not any(getattr(c, "__qualname__", "") == "Deliverer._deliver" for c in coros):
+            return
+        await asyncio.sleep(0.01)
 
-    Replies already in retry backoff (the platform is failing) are not waited for: any
-    worker process sends them later.
+
+async def _replies_sent(runtime: Runtime) -> None:
+    """Return once the replies being sent or awaiting their first try when called are done.
+
+    Replies in retry backoff (the platform is failing) are not waited for, nor replies
+    other processes write meanwhile: any worker process sends those.
     """
-    due = or_(
+    waiting = or_(
         Message.status == SENDING,
         (Message.status == PENDING)
         & (Message.attempts == 0)
         & or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= utcnow()),
     )
-    while True:
-        async with runtime.sessions() as session:
-            busy = await session.scalar(
-                select(Message.id).where(Message.direction == "out", due).limit(1)
-            )
-        if busy is None:
-            return
+    query = select(Message.id).where(Message.direction == "out", waiting)
+    async with runtime.sessions() as session:
+        ids = list((await session.scalars(query)).all())
+    while ids:
         await asyncio.sleep(0.1)
+        async with runtime.sessions() as session:
+            ids = list((await session.scalars(query.where(Message.id.in_(ids)))).all())

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
+import threading
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -51,4 +53,14 @@ async def serve(
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
-        log.info("stopped")
+        gc.collect()  # database connections a cancelled task dropped: close their threads
+        left = [
+            t.name
+            for t in threading.enumerate()
+            if not t.daemon and t is not threading.main_thread()
+        ]
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            log.warning("task still running at stop: %s", task.get_name())
+            task.print_stack(limit=6)
+        log.info("stopped%s", f" (threads still running: {', '.join(left)})" if left else "")

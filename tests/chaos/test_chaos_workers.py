@@ -32,7 +32,7 @@ async def test_worker_stopped_with_sigterm_drains(make_stack, db_url, db_kind, r
 
     async def terminate_one(s: Stack) -> None:
         s.workers[0].send_signal(signal.SIGTERM)
-        await asyncio.to_thread(s.workers[0].wait, 30)
+        await asyncio.to_thread(s.workers[0].wait, 90)
 
     result = await run_scenario("worker-sigterm", db_kind, stack, 400, terminate_one)
     assert stack.workers[0].returncode == 0
