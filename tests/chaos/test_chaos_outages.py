@@ -39,10 +39,10 @@ async def test_redis_restarted_mid_run(make_stack, db_url, db_kind, rasa_url):
     assert_nothing_lost_or_twice(result)
 
 
-@pytest.fixture
-def own_rasa(tmp_path: Path) -> Iterator[RasaServer]:
-    """A Rasa server this test may stop and start (not the session's shared one)."""
-    server = RasaServer(train(), log_dir=tmp_path / "rasa")
+@pytest.fixture(scope="module")
+def own_rasa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaServer]:
+    """A Rasa server these tests may stop and start (not the session's shared one)."""
+    server = RasaServer(train(), log_dir=tmp_path_factory.mktemp("own-rasa"))
     server.start()
     try:
         server.wait_ready(timeout=300)
@@ -53,6 +53,9 @@ def own_rasa(tmp_path: Path) -> Iterator[RasaServer]:
 
 async def test_rasa_stopped_for_30_seconds(make_stack, db_url, db_kind, own_rasa):
     """Rasa goes away for 30 s mid-run; messages wait (cached parses still flow) and resume."""
+    if not own_rasa.running():  # a previous run of this test left it stopped
+        own_rasa.start()
+        await own_rasa.wait_ready_async(timeout=300)
     stack = await make_stack(db_url, own_rasa.url, workers=2)
 
     async def stop_rasa(s: Stack) -> None:
