@@ -38,6 +38,7 @@ async def run_scenario(
     seed: int = 7,
 ) -> Counts:
     """Send `messages` texts over many residents, fault at a fraction of replies, then count."""
+    assert messages % per_user == 0, "a whole number of residents' scripts"
     scripts = resident_scripts(messages // per_user, per_user, seed)
     started = time.monotonic()
     sending = asyncio.create_task(send_scripts(stack.base, stack.platform, scripts, copies=copies))

@@ -66,7 +66,7 @@ async def test_rasa_stopped_for_30_seconds(make_stack, db_url, db_kind, own_rasa
         await own_rasa.wait_ready_async(timeout=300)
         print(f"Rasa was down for {time.monotonic() - stopped:.0f} s")
 
-    result = await run_scenario("rasa-stop-30s", db_kind, stack, 300, stop_rasa)
+    result = await run_scenario("rasa-stop-30s", db_kind, stack, 320, stop_rasa)
     assert_nothing_lost_or_twice(result)
 
 
@@ -79,7 +79,7 @@ async def test_send_api_failing_for_60_seconds(make_stack, db_url, db_kind, rasa
         await asyncio.sleep(PLATFORM_DOWN_SECONDS)
         s.platform.failing(False)
 
-    result = await run_scenario("send-api-5xx-60s", db_kind, stack, 300, fail_sends)
+    result = await run_scenario("send-api-5xx-60s", db_kind, stack, 320, fail_sends)
     assert stack.platform.receiver.failures > 0
     assert_nothing_lost_or_twice(result)
 
