@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 import threading
@@ -53,7 +52,6 @@ async def serve(
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
-        gc.collect()  # database connections a cancelled task dropped: close their threads
         left = [
             t.name
             for t in threading.enumerate()
