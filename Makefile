@@ -3,12 +3,13 @@
 #                start embedded Redis, Rasa and the server (foreground; Ctrl-C stops all)
 #   make test  - install everything, then run the whole test suite (SQLite, and
 #                PostgreSQL too when a server answers on 127.0.0.1:5432)
+#   make test-chaos - the same set-up, then only the chaos suite (pytest -m chaos)
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.linli-installed
 
-.PHONY: run test venv rasa-venv model lint check clean
+.PHONY: run test test-chaos venv rasa-venv model lint check clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
@@ -30,6 +31,11 @@ run: venv rasa-venv
 
 test: venv rasa-venv
 	@bash scripts/test.sh
+
+# Only the chaos suite (tests/chaos: faults injected into real processes; counts printed
+# and written to var/chaos-report.json). `make test` runs it too.
+test-chaos: venv rasa-venv
+	@bash scripts/test.sh -m chaos -s
 
 lint: venv
 	$(VENV)/bin/ruff check bot handlers nlu storage tests

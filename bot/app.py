@@ -10,6 +10,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from sqlalchemy import or_, select
 
 from bot import api, console, health, metrics, public, worker_page
 from bot.config import Settings
@@ -30,8 +31,10 @@ from bot.worker import InboundWorker, sweep_forever
 from handlers.jobs import default_jobs
 from handlers.registry import default_registry
 from nlu.client import NLUClient
+from storage.base import utcnow
 from storage.db import create_engine, session_factory
 from storage.embedded_redis import EmbeddedRedis
+from storage.messages import PENDING, SENDING, Message
 
 log = logging.getLogger(__name__)
 
@@ -147,14 +150,66 @@ async def _dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _worker_ctx(app: web.Application) -> AsyncIterator[None]:
     runtime = app[RUNTIME]
     worker = InboundWorker(runtime)
-    tasks = [
+    consuming = [
         background_task(worker.run(), "inbound-worker"),
-        background_task(Deliverer(runtime).run(), "outbox-delivery"),
-        background_task(sweep_forever(runtime), "sweeper"),
+        background_task(sweep_forever(runtime, worker.stopping), "sweeper"),
     ]
+    delivering = background_task(Deliverer(runtime).run(), "outbox-delivery")
     scheduler = JobScheduler(runtime, default_jobs())
     scheduler.start()
     yield
+    await drain(runtime, worker, consuming, delivering)
     scheduler.shutdown()
-    await cancel_and_wait(tasks)
-    await worker.stop()
+
+
+async def drain(
+    runtime: Runtime,
+    worker: InboundWorker,
+    consuming: list[asyncio.Task[None]],
+    delivering: asyncio.Task[None],
+) -> None:
+    """Stop taking work, let the messages in flight and their replies finish, then cancel."""
+    seconds = runtime.settings.file.worker.drain_seconds
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    await worker.drain(seconds)  # also stops the sweeper (it watches worker.stopping)
+    await asyncio.wait(consuming, timeout=max(0.1, deadline - loop.time()))
+    runtime.outbox_wake.set()
+    await _bounded(
+        _replies_sent(runtime), "sending the last replies", max(0.1, deadline - loop.time())
+    )
+    # Cancel the delivery loop between two sends, never in the middle of one: a send cut
+    # after the platform took it is sent again, and a cancelled SQLite write holds the
+    # event loop's close for up to its busy timeout.
+    await _bounded(_between_sends(), "waiting for a send to finish", 5.0)
+    await cancel_and_wait([*consuming, delivering])
+
+
+async def _between_sends() -> None:
+    """Return at a moment when no reply is being claimed, sent or marked sent."""
+    while True:
+        coros = [task.get_coro() for task in asyncio.all_tasks()]
+        if not any(getattr(c, "__qualname__", "") == "Deliverer._deliver" for c in coros):
+            return
+        await asyncio.sleep(0.01)
+
+
+async def _replies_sent(runtime: Runtime) -> None:
+    """Return once the replies being sent or awaiting their first try when called are done.
+
+    Replies in retry backoff (the platform is failing) are not waited for, nor replies
+    other processes write meanwhile: any worker process sends those.
+    """
+    waiting = or_(
+        Message.status == SENDING,
+        (Message.status == PENDING)
+        & (Message.attempts == 0)
+        & or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= utcnow()),
+    )
+    query = select(Message.id).where(Message.direction == "out", waiting)
+    async with runtime.sessions() as session:
+        ids = list((await session.scalars(query)).all())
+    while ids:
+        await asyncio.sleep(0.1)
+        async with runtime.sessions() as session:
+            ids = list((await session.scalars(query.where(Message.id.in_(ids)))).all())

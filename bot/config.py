@@ -73,6 +73,7 @@ class WorkerSettings(_Strict):
     sweep_after_seconds: Annotated[float, Field(gt=0)] = 15
     sweep_interval_seconds: Annotated[float, Field(gt=0)] = 5
     nlu_retry_seconds: Annotated[float, Field(gt=0)] = 5
+    drain_seconds: Annotated[float, Field(gt=0)] = 10
 
 
 class Delivery(_Strict):

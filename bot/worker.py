@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -37,14 +38,17 @@ class InboundWorker:
         self.name = name or consumer_name()
         self._slots = asyncio.Semaphore(self.cfg.concurrency)
         self._inflight: set[asyncio.Task[None]] = set()
+        self.stopping = asyncio.Event()
 
     async def run(self) -> None:
-        """Consume until cancelled, also taking over entries of crashed consumers."""
+        """Consume until stopping (or cancelled), also taking over entries of crashed consumers."""
         last_reclaim = 0.0
-        while True:
+        while not self.stopping.is_set():
             try:
                 await ensure_group(self.runtime.redis)
-                while not being_cancelled():
+                while not self.stopping.is_set():
+                    if being_cancelled():
+                        raise asyncio.CancelledError
                     if time.monotonic() - last_reclaim > self.cfg.reclaim_idle_seconds / 2:
                         last_reclaim = time.monotonic()
                         idle_ms = int(self.cfg.reclaim_idle_seconds * 1000)
@@ -53,17 +57,20 @@ class InboundWorker:
                     free = max(1, self.cfg.concurrency - len(self._inflight))
                     for job in await read(self.runtime.redis, self.name, free, 1000):
                         await self._start(job)
-                raise asyncio.CancelledError
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
                 if being_cancelled():
                     raise asyncio.CancelledError from exc
                 log.warning("worker %s lost Redis (%s); retrying in 1 s", self.name, exc)
-                await asyncio.sleep(1)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), timeout=1)
 
     async def _start(self, job: Job) -> None:
         await self._slots.acquire()
+        if self.stopping.is_set():  # read but not started: another worker takes it over
+            self._slots.release()
+            return
         task = asyncio.get_running_loop().create_task(
             self._guarded(job), name=f"job-{job.entry_id}"
         )
@@ -103,21 +110,41 @@ class InboundWorker:
             if finished:
                 await ack(self.runtime.redis, job.entry_id)
                 return
-            await asyncio.sleep(cfg.nlu_retry_seconds)
+            if self.stopping.is_set():
+                return  # NLU is down and we are stopping: the entry stays pending for others
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), timeout=cfg.nlu_retry_seconds)
+
+    async def drain(self, seconds: float) -> int:
+        """Take no new work, let messages in flight finish (bounded); return how many were cut."""
+        self.stopping.set()
+        if self._inflight:
+            log.info("worker %s draining %d message(s)", self.name, len(self._inflight))
+            await asyncio.wait(list(self._inflight), timeout=seconds)
+        cut = len(self._inflight)
+        if cut:
+            log.warning("worker %s: %d message(s) cut after %.0f s", self.name, cut, seconds)
+        await self.stop()
+        return cut
 
     async def stop(self) -> None:
         """Cancel jobs in flight (their entries stay pending and are redone elsewhere)."""
+        self.stopping.set()
         for task in list(self._inflight):
             task.cancel()
         if self._inflight:
             await asyncio.wait(list(self._inflight), timeout=5)
 
 
-async def sweep_forever(runtime: Runtime) -> None:
-    """Queue again messages that were stored but never queued (Redis was down at the time)."""
+async def sweep_forever(runtime: Runtime, stopping: asyncio.Event | None = None) -> None:
+    """Queue again stored messages never queued (Redis was down then), until stopping is set."""
     cfg = runtime.settings.file.worker
-    while True:
-        await asyncio.sleep(cfg.sweep_interval_seconds)
+    stopping = stopping or asyncio.Event()
+    while not stopping.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), timeout=cfg.sweep_interval_seconds)
+        if stopping.is_set():
+            return
         try:
             async with runtime.sessions() as session:
                 older = utcnow() - timedelta(seconds=cfg.sweep_after_seconds)

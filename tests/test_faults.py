@@ -132,3 +132,34 @@ async def test_worker_killed_mid_message_is_redone_once(
         if worker.poll() is None:
             worker.kill()
         await server.close()
+
+
+async def test_worker_stopped_mid_message_finishes_it_first(
+    make_client, rasa_url, receiver, tmp_path, db_url, redis_url
+):
+    rec, out_url = receiver
+    (tmp_path / "worker").mkdir()
+    proxy, server = await start_proxy(rasa_url)
+    nlu_url = str(server.make_url("")).rstrip("/")
+    worker = spawn_worker(tmp_path, db_url, redis_url, nlu_url, out_url)
+    try:
+        web_only = await make_client(nlu_url, worker_role=False)
+        proxy.delay = 2.0
+        await say(web_only, "st1", "东关中巷的路灯坏了")
+        await asyncio.wait_for(proxy.started.wait(), timeout=60)  # the worker is mid-message
+        worker.send_signal(signal.SIGTERM)
+        await say(web_only, "st1", "1")  # arrives while it drains: left for another worker
+        assert await asyncio.to_thread(worker.wait, 30) == 0
+        replies = rec.for_user("st1")  # no other worker runs: the stopping one answered
+        assert len(replies) == 1 and "东关中巷" in replies[0]
+        assert await count(db_url, Message.direction == "in", Message.status == "done") == 1
+        proxy.delay = 0.0
+        await make_client(nlu_url)  # a new worker takes the second message
+        replies = await rec.wait_for("st1", 2, within=30)
+        await asyncio.sleep(1)
+        assert len(rec.for_user("st1")) == 2 and NUMBER.search(replies[1])
+        assert len({p["message_id"] for p in rec.posts}) == len(rec.posts)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        await server.close()
