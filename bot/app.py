@@ -154,11 +154,12 @@ async def _worker_ctx(app: web.Application) -> AsyncIterator[None]:
         background_task(worker.run(), "inbound-worker"),
         background_task(sweep_forever(runtime, worker.stopping), "sweeper"),
     ]
-    delivering = background_task(Deliverer(runtime).run(), "outbox-delivery")
+    deliverer = Deliverer(runtime)
+    delivering = background_task(deliverer.run(), "outbox-delivery")
     scheduler = JobScheduler(runtime, default_jobs())
     scheduler.start()
     yield
-    await drain(runtime, worker, consuming, delivering)
+    await drain(runtime, worker, consuming, deliverer, delivering)
     scheduler.shutdown()
 
 
@@ -166,6 +167,7 @@ async def drain(
     runtime: Runtime,
     worker: InboundWorker,
     consuming: list[asyncio.Task[None]],
+    deliverer: Deliverer,
     delivering: asyncio.Task[None],
 ) -> None:
     """Stop taking work, let the messages in flight and their replies finish, then cancel."""
@@ -181,17 +183,8 @@ async def drain(
     # Cancel the delivery loop between two sends, never in the middle of one: a send cut
     # after the platform took it is sent again, and a cancelled SQLite write holds the
     # event loop's close for up to its busy timeout.
-    await _bounded(_between_sends(), "waiting for a send to finish", 5.0)
+    await deliverer.quiesce(5.0)
     await cancel_and_wait([*consuming, delivering])
-
-
-async def _between_sends() -> None:
-    """Return at a moment when no reply is being claimed, sent or marked sent."""
-    while True:
-        coros = [task.get_coro() for task in asyncio.all_tasks()]
-        if not any(getattr(c, "__qualname__", "") == "Deliverer._deliver" for c in coros):
-            return
-        await asyncio.sleep(0.01)
 
 
 async def _replies_sent(runtime: Runtime) -> None:

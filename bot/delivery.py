@@ -12,6 +12,7 @@ that one's next try, and a reply that settles enqueues the next one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from datetime import datetime, timedelta
@@ -80,6 +81,10 @@ class Deliverer:
         self.cfg = runtime.settings.file.delivery
         self.queue = outbox_queue(runtime.redis)
         self.dispatcher = OutboxDispatcher(runtime, self.queue, sweep=True)
+        self.stopping = False  # set by quiesce(): take no new reply in this process
+        self._busy = 0  # replies between claim and mark in this process
+        self._idle = asyncio.Event()
+        self._idle.set()
         self.worker = _JobWorker(
             self.queue,
             functions=[(JOB, self._job)],
@@ -109,8 +114,26 @@ class Deliverer:
             job.retries = job.attempts + 1  # saq re-queues it deferred by the delay
             raise
 
+    async def quiesce(self, seconds: float) -> None:
+        """Take no new reply; return once none is being claimed, sent or marked (bounded)."""
+        self.stopping = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout=seconds)
+
     async def deliver(self, message_id: int) -> str:
         """Try one reply now: sent, dead-lettered or settled elsewhere; raise Later to wait."""
+        if self.stopping:  # another process (or this one after a restart) sends it
+            raise Later(1.0, "this process is stopping")
+        self._busy += 1
+        self._idle.clear()
+        try:
+            return await self._claim_send_mark(message_id)
+        finally:
+            self._busy -= 1
+            if not self._busy:
+                self._idle.set()
+
+    async def _claim_send_mark(self, message_id: int) -> str:
         async with self.runtime.sessions() as session, session.begin():
             delivery = await claim_delivery(
                 session, message_id, self.cfg.lease_seconds, in_order=True
