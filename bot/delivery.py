@@ -25,6 +25,7 @@ from bot.connectors import SendError
 from bot.outbox_dispatch import JOB, OutboxDispatcher, outbox_queue
 from bot.runtime import Runtime
 from storage.base import utcnow
+from storage.db import unavailable
 from storage.messages import PENDING, SENDING
 from storage.outbox import (
     Delivery,
@@ -144,17 +145,8 @@ class Deliverer:
         if delivery is None:
             return await self._not_claimed(message_id, status, behind, following)
         error = await self._send(delivery)
-        async with self.runtime.sessions() as session, session.begin():
-            if error is None:
-                await mark_sent(session, message_id)
-                retry_at = None
-            else:
-                retry_at = self._retry_at(delivery, error)
-                paced = error.retry_after is not None
-                await mark_failed_attempt(
-                    session, message_id, str(error), retry_at, counts=not paced
-                )
-            following = await next_in_line(session, message_id) if retry_at is None else None
+        retry_at = None if error is None else self._retry_at(delivery, error)
+        following = await self._settle(delivery, error, retry_at)
         if following is not None:
             await self.enqueue(following)
         if error is None:
@@ -169,6 +161,38 @@ class Deliverer:
             log.warning("reply %s attempt %d failed: %s (will retry)",
                         message_id, delivery.attempts, error)  # fmt: skip
         raise Later((retry_at - utcnow()).total_seconds(), str(error))
+
+    async def _settle(
+        self, delivery: Delivery, error: SendError | None, retry_at: datetime | None
+    ) -> int | None:
+        """Record the attempt; the next reply of the conversation when this one is done.
+
+        The platform has already taken a sent reply: while the database is unreachable
+        (restarting, overloaded) keep trying to record that, until the lease runs out,
+        rather than let the lease expire and send it a second time.
+        """
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.cfg.lease_seconds * 0.9
+        pause = 0.2
+        while True:
+            try:
+                async with self.runtime.sessions() as session, session.begin():
+                    if error is None:
+                        await mark_sent(session, delivery.message_id)
+                    else:
+                        paced = error.retry_after is not None
+                        await mark_failed_attempt(session, delivery.message_id, str(error),
+                                                  retry_at, counts=not paced)  # fmt: skip
+                    if retry_at is None:
+                        return await next_in_line(session, delivery.message_id)
+                    return None
+            except Exception as exc:
+                if not unavailable(exc) or loop.time() + pause > give_up:
+                    raise
+                log.warning("recording reply %s waits for the database: %s",
+                            delivery.message_id, exc)  # fmt: skip
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 2.0)
 
     async def _not_claimed(
         self, message_id: int, status: str | None, behind: datetime | None, following: int | None

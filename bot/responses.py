@@ -6,7 +6,8 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from sqlalchemy import exc as sa_exc
+
+from storage.db import unavailable as storage_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +43,3 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             return resp
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error(500, "internal_error", "internal error; it has been logged")
-
-
-UNAVAILABLE = ("08", "53", "57")
-
-
-def storage_unavailable(exc: BaseException) -> bool:
-    """True when exc means the database cannot be reached or is overloaded, not a bug."""
-    if isinstance(exc, sa_exc.TimeoutError | sa_exc.OperationalError | sa_exc.InterfaceError):
-        return True
-    if isinstance(exc, sa_exc.DBAPIError):
-        # No statement: it failed while connecting. SQLSTATE classes 08 (connection),
-        # 53 (insufficient resources) and 57 (operator intervention, e.g. a restart).
-        sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
-        return exc.connection_invalidated or exc.statement is None or sqlstate[:2] in UNAVAILABLE
-    return isinstance(exc, ConnectionError | TimeoutError)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -65,3 +66,18 @@ async def read_only(session: AsyncSession) -> None:
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Return the session factory used by every repository caller."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+UNAVAILABLE = ("08", "53", "57")
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True when exc means the database cannot be reached or is overloaded, not a bug."""
+    if isinstance(exc, sa_exc.TimeoutError | sa_exc.OperationalError | sa_exc.InterfaceError):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        # No statement: it failed while connecting. SQLSTATE classes 08 (connection),
+        # 53 (insufficient resources) and 57 (operator intervention, e.g. a restart).
+        sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+        return exc.connection_invalidated or exc.statement is None or sqlstate[:2] in UNAVAILABLE
+    return isinstance(exc, ConnectionError | TimeoutError)
