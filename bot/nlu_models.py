@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 LOCK_KEY = "linli:lock:nlu-retrain"
 LOCK_SECONDS = 120  # renewed while the job runs: a crashed process frees it within minutes
 CORRECTIONS_FILE = "review_corrections.yml"  # in the candidate's data/, beside the committed
-LOAD_SECONDS = 300  # a replica loading a model answers nothing else meanwhile
+LOAD_SECONDS = 900  # a replica loading a model answers nothing else (seconds idle, minutes busy)
 TASKS: web.AppKey[set[asyncio.Task[Any]]] = web.AppKey("nlu_retrain_tasks")
 
 
