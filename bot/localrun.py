@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+from pathlib import Path
 from typing import NoReturn
 
 from bot.config import Settings
@@ -14,6 +15,7 @@ from nlu.rasa_process import RasaServer, server_ready
 from nlu.train import train
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
+from storage.nlu_models import live_model
 from storage.seed import read_seed, seed_all
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,23 @@ async def seed(settings: Settings) -> int:
             return await seed_all(session, data)
     finally:
         await engine.dispose()
+
+
+async def recorded_live_model(database_url: str) -> Path | None:
+    """The model switched in from the console (recorded live), when its file still exists."""
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine)() as session:
+            record = await live_model(session)
+    finally:
+        await engine.dispose()
+    if record is None or not record.model_path:
+        return None
+    if not await asyncio.to_thread(Path(record.model_path).is_file):
+        log.warning("live NLU model %s is gone; serving the committed data's", record.model_path)
+        return None
+    log.info("serving the live NLU model (candidate %s): %s", record.id, record.model_path)
+    return Path(record.model_path)
 
 
 def _local_rasa_needed(settings: Settings) -> bool:
@@ -46,7 +65,7 @@ def run_local(settings: Settings) -> int:
     asyncio.run(seed(settings))
     rasa: RasaServer | None = None
     if _local_rasa_needed(settings):
-        model = train()
+        model = asyncio.run(recorded_live_model(settings.database_url)) or train()
         port = int(settings.nlu_urls[0].rsplit(":", 1)[-1])
         rasa = RasaServer(model, port=port)
         rasa.start()

@@ -235,20 +235,32 @@ def predict_with_model(
 
     `cwd` is the project the model was trained in (its custom components import from there).
     """
-    source, target, log = scratch / "texts.jsonl", scratch / "parsed.jsonl", scratch / "parse.log"
+    command, log = parse_command(model, texts, scratch)
+    with log.open("w", encoding="utf-8") as out:
+        proc = subprocess.run(
+            command, cwd=cwd, env=paths.rasa_env(), stdin=subprocess.DEVNULL, stdout=out,
+            stderr=subprocess.STDOUT, check=False,
+        )  # fmt: skip
+    if proc.returncode != 0:
+        raise TrainingError(f"parsing with {model} failed:\n{paths.log_tail(log)}")
+    return parsed_results(model, texts, scratch)
+
+
+def parse_command(model: Path, texts: Sequence[str], scratch: Path) -> tuple[list[str], Path]:
+    """Write normalised texts under `scratch`; return the worker's command line and its log."""
+    source, target = scratch / "texts.jsonl", scratch / "parsed.jsonl"
     source.write_text(
         "".join(json.dumps(normalize(t).text, ensure_ascii=False) + "\n" for t in texts),
         encoding="utf-8",
     )
     python = paths.rasa_venv() / "bin" / "python"
-    with log.open("w", encoding="utf-8") as out:
-        proc = subprocess.run(
-            [*NICE, str(python), str(WORKER_SCRIPT), str(model), str(source), str(target)],
-            cwd=cwd, env=paths.rasa_env(), stdin=subprocess.DEVNULL, stdout=out,
-            stderr=subprocess.STDOUT, check=False,
-        )  # fmt: skip
-    if proc.returncode != 0:
-        raise TrainingError(f"parsing with {model} failed:\n{paths.log_tail(log)}")
+    command = [*NICE, str(python), str(WORKER_SCRIPT), str(model), str(source), str(target)]
+    return command, scratch / "parse.log"
+
+
+def parsed_results(model: Path, texts: Sequence[str], scratch: Path) -> list[ParseResult]:
+    """Read the worker's answers (see parse_command) as results with offsets into the texts."""
+    target = scratch / "parsed.jsonl"
     answers = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
     if len(answers) != len(texts):
         raise TrainingError(f"{model}: {len(answers)} answers for {len(texts)} texts")

@@ -44,6 +44,24 @@ def server_ready(url: str, timeout: float = 2.0) -> bool:
     return bool(body.get("model_file") or body.get("model_id"))
 
 
+async def run_child(command: list[str], cwd: Path, log_file: Path) -> int:
+    """Run a command in its own process group, output appended to `log_file`; its exit code.
+
+    Awaiting never blocks the event loop; a cancelled caller kills the whole group (a
+    training's `rasa` grandchildren included) before the cancellation goes on.
+    """
+    with log_file.open("ab") as out:
+        proc = await asyncio.create_subprocess_exec(
+            *command, cwd=cwd, env=paths.rasa_env(), stdin=subprocess.DEVNULL, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        return await proc.wait()
+    except BaseException:
+        RasaServer._signal_group(proc, signal.SIGKILL)
+        raise
+
+
 class RasaServer:
     """A `rasa run --enable-api` child process in its own process group."""
 
@@ -187,7 +205,9 @@ class RasaServer:
         self._proc = None
 
     @staticmethod
-    def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    def _signal_group(
+        proc: subprocess.Popen[bytes] | asyncio.subprocess.Process, sig: signal.Signals
+    ) -> None:
         """Send `sig` to the child's process group, ignoring a group that is gone."""
         try:
             os.killpg(proc.pid, sig)

@@ -9,9 +9,10 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 HASHED_FILES = ("config.yml", "domain.yml")
 KEEP_MODELS = 5  # older cached models (other data versions) are pruned after a training
 HASHED_DIRS = ("data", "dict")
+COPIED = ("config.yml", "domain.yml", "data", "dict", "components")  # a trainable project
 _RASA_PIN = re.compile(r"^\s*rasa\s*==\s*([^\s#;]+)", re.IGNORECASE | re.MULTILINE)
 
 
@@ -113,20 +115,45 @@ def _run_rasa_train(project_dir: Path, out_dir: Path, name: str, log_file: Path)
         )
 
 
-def prune_models(keep: int = KEEP_MODELS, protect: Path | None = None) -> list[Path]:
+def prune_models(
+    keep: int = KEEP_MODELS, protect: Path | Iterable[Path] | None = None
+) -> list[Path]:
     """Delete all but the `keep` newest cached models (never `protect`); return the deleted."""
+    kept = {protect} if isinstance(protect, Path) else set(protect or ())
+    kept = {p.resolve() for p in kept}
     models = sorted(
         paths.model_cache_dir().glob("*.tar.gz"), key=lambda p: p.stat().st_mtime, reverse=True
     )
-    doomed = [m for m in models[keep:] if m != protect]
+    doomed = [m for m in models[keep:] if m.resolve() not in kept]
     for model in doomed:
         logger.info("removing old NLU model %s", model)
         model.unlink(missing_ok=True)
     return doomed
 
 
-def train(force: bool = False, project_dir: Path = paths.PROJECT_DIR) -> Path:
-    """Train the NLU model unless one for the current hash is cached; return its path."""
+def copy_project(dest: Path, source: Path = paths.PROJECT_DIR) -> Path:
+    """Copy what training reads (config, domain, data, dictionary, components) into `dest`."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in COPIED:
+        path = source / name
+        if path.is_dir():
+            shutil.copytree(path, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif path.is_file():
+            shutil.copy2(path, dest / name)
+    return dest
+
+
+def train(
+    force: bool = False,
+    project_dir: Path = paths.PROJECT_DIR,
+    *,
+    log_file: Path | None = None,
+    protect: Iterable[Path] = (),
+) -> Path:
+    """Train the NLU model unless one for the project's hash is cached; return its path.
+
+    `protect` names models the pruning after a training must keep (e.g. the live one).
+    """
     project_dir = project_dir.resolve()
     digest = training_hash(project_dir)
     target = model_path_for(digest)
@@ -137,7 +164,7 @@ def train(force: bool = False, project_dir: Path = paths.PROJECT_DIR) -> Path:
     with _train_lock(cache_dir):
         if target.is_file() and not force:  # trained by someone else while we waited
             return target
-        log_file = paths.var_dir() / "rasa-train.log"
+        log_file = log_file or paths.var_dir() / "rasa-train.log"
         started = time.monotonic()
         tmp = Path(tempfile.mkdtemp(prefix=".train-", dir=cache_dir))
         try:
@@ -151,7 +178,7 @@ def train(force: bool = False, project_dir: Path = paths.PROJECT_DIR) -> Path:
             os.replace(produced[0], target)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        prune_models(keep=KEEP_MODELS, protect=target)
+        prune_models(keep=KEEP_MODELS, protect=[target, *protect])
     logger.info(
         "trained NLU model %s in %.0f s (%.1f MB)",
         target,
@@ -159,3 +186,24 @@ def train(force: bool = False, project_dir: Path = paths.PROJECT_DIR) -> Path:
         target.stat().st_size / 1e6,
     )
     return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m nlu.train PROJECT [LOG] [PROTECT...]`: train one project, print the model."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args:
+        print(main.__doc__, file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    log = Path(args[1]) if len(args) > 1 and args[1] else None
+    try:
+        model = train(project_dir=Path(args[0]), log_file=log, protect=map(Path, args[2:]))
+    except TrainingError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(model, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

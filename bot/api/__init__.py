@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot import nlu_models as retraining
 from bot.api import (
     accounts,
     bookings,
     conversations,
     core,
     messages,
+    nlu_models,
     nlu_review,
     services,
     stats,
@@ -20,5 +22,8 @@ from bot.api import (
 def register(app: web.Application) -> None:
     """Add every API endpoint and /api/openapi.json."""
     core.register(
-        app, [accounts, bookings, conversations, messages, nlu_review, services, stats, tickets]
-    )
+        app,
+        [accounts, bookings, conversations, messages, nlu_models, nlu_review, services, stats,
+         tickets],
+    )  # fmt: skip
+    retraining.register(app)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.api.core import Param, endpoint, json_body, page, page_args, path_id, principal
+from bot.nlu_models import training_examples
 from bot.responses import error
 from bot.runtime import RUNTIME
 from handlers.retention import ERASED
 from nlu.contract import known_intents
+from nlu.evaluate_systems import nlu_yaml
 from storage.accounts import audit
 from storage.messages import Message
 from storage.nlu_review import correct, corrections, doubtful_messages
@@ -76,19 +78,10 @@ async def relabel(request: web.Request) -> web.Response:
           roles=REVIEW_ROLES, media=("text/yaml",),
           item={"version": "string", "nlu": "array?"})  # fmt: skip
 async def export_corrections(request: web.Request) -> web.Response:
-    """GET /api/nlu/corrections.yml: save as nlu/project/data/nlu_corrections.yml, retrain."""
+    """GET /api/nlu/corrections.yml: to commit into nlu/project/data/ (or retrain from it)."""
     runtime, who = request.app[RUNTIME], principal(request)
     async with runtime.sessions() as session, session.begin():
         pairs = await corrections(session)
         audit(session, who.name, "export", "nlu_corrections", f"{len(pairs)} examples")
-    lines = ['version: "3.1"', "nlu:"]
-    current = None
-    for intent, text in pairs:
-        clean = " ".join(mask_text(text).split())
-        if not clean or clean == ERASED:
-            continue
-        if intent != current:
-            lines += [f"- intent: {intent}", "  examples: |"]
-            current = intent
-        lines.append(f"    - {clean}")
-    return web.Response(text="\n".join(lines) + "\n", content_type="text/yaml", charset="utf-8")
+    text = nlu_yaml(training_examples(pairs))  # the same file a retraining adds to the data
+    return web.Response(text=text, content_type="text/yaml", charset="utf-8")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.console import boards, handoff, views
+from bot.console import boards, handoff, nlu_models, views
 
 
 def register(app: web.Application) -> None:
@@ -12,3 +12,4 @@ def register(app: web.Application) -> None:
     views.register(app)
     handoff.register(app)
     boards.register(app)
+    nlu_models.register(app)
