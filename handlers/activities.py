@@ -18,7 +18,7 @@ from handlers.booking_steps import (
     who_text,
 )
 from handlers.context import Context
-from handlers.dialogue import choice_number
+from handlers.dialogue import LEAVE_CONFIDENCE, choice_number
 from handlers.registry import intent
 from nlu.timeparse import resolve_time
 from storage.booking_places import book_activity
@@ -92,7 +92,7 @@ async def continue_activity(ctx: Context) -> bool:
     if step == "pick":
         ids = ctx.state.get("activities") or []
         if choice is None or not 1 <= choice <= len(ids):
-            if ctx.parse is not None and ctx.parse.confidence >= 0.8:
+            if ctx.parse is not None and ctx.parse.confidence >= LEAVE_CONFIDENCE:
                 return False
             await retry(ctx, "请回复活动前面的序号，比如：1。")
             return True

@@ -24,7 +24,7 @@ from handlers.booking_steps import (
     who_text,
 )
 from handlers.context import Context
-from handlers.dialogue import choice_number, squeeze
+from handlers.dialogue import LEAVE_CONFIDENCE, choice_number, squeeze
 from handlers.registry import intent
 from nlu.timeparse import TimeSpan, resolve_time
 from storage.base import utcnow
@@ -208,8 +208,9 @@ async def take_time(ctx: Context, chosen: Callable[[Context, SlotOffer], Awaitab
             await chosen(ctx, single)
         return True
     parse = ctx.parse
-    if parse is not None and parse.confidence >= 0.8 and parse.intent not in ("affirm", "deny"):
-        return False
+    if parse is not None and parse.intent not in ("affirm", "deny"):
+        if parse.confidence >= LEAVE_CONFIDENCE:
+            return False
     await retry(ctx, "请回复时间前面的序号，或者直接说哪天，比如：下周二上午。")
     return True
 

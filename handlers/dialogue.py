@@ -12,6 +12,12 @@ from handlers.commands import parse_command
 if TYPE_CHECKING:
     from handlers.context import Context
 
+# How sure the NLU must be of another intent before a message in the middle of a flow leaves
+# it instead of being read as the answer. Measured on the held-out file (2026-11-28, TF-IDF
+# intent classifier): of the top intents at >= 0.7, 2 of about 280 were wrong; greet/thank/
+# check_status/human_handoff/out_of_scope predictions at >= 0.5 were never wrong.
+LEAVE_CONFIDENCE = 0.7
+
 CANCEL_WORDS = frozenset(
     {"取消", "算了", "不报了", "退出", "不弄了", "不办了", "不要了", "重来", "撤销", "cancel"}
 )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handlers.context import Context
-from handlers.dialogue import ask_again, choice_number
+from handlers.dialogue import LEAVE_CONFIDENCE, ask_again, choice_number
 from handlers.registry import intent
 from handlers.ticket_notices import announce
 from storage.privacy import mask_phone
@@ -175,7 +175,8 @@ async def continue_disability_service(ctx: Context) -> bool:
         await _ask_next(ctx)
         return True
     parse = ctx.parse
-    if choice is None and parse and parse.intent in LEAVE_INTENTS and parse.confidence >= 0.8:
+    sure = parse is not None and parse.confidence >= LEAVE_CONFIDENCE
+    if choice is None and parse and parse.intent in LEAVE_INTENTS and sure:
         return False
     ask_again(
         ctx,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.context import Context
-from handlers.dialogue import ask_again, choice_number
+from handlers.dialogue import LEAVE_CONFIDENCE, ask_again, choice_number
 from handlers.registry import intent
 from handlers.ticket_notices import announce
 from storage.ticket_flow import open_ticket
@@ -14,7 +14,6 @@ GAS_ADVICE = (
 )
 ASK_LOCATION = "请问具体在什么位置？比如：东关中巷3号楼门口。"
 LEAVE_INTENTS = frozenset({"check_status", "human_handoff", "greet", "thank", "out_of_scope"})
-LEAVE_CONFIDENCE = 0.7  # this sure of greet/thank/chatter: not an answer to our question
 
 REPORT_INTENTS = (
     "report_streetlight", "report_sanitation", "report_road",

@@ -83,7 +83,10 @@ class ParseResult:
                 full_names[retrieval] = full
         name = full_names.get(name, name)
         ranking = tuple(
-            (full_names.get(r["name"], r["name"]), float(r.get("confidence") or 0.0))
+            (
+                str(r.get("full_retrieval_intent_name") or full_names.get(r["name"], r["name"])),
+                float(r.get("confidence") or 0.0),
+            )
             for r in data.get("intent_ranking") or ()
             if r.get("name")
         )

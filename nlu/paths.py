@@ -55,6 +55,9 @@ def rasa_env() -> dict[str, str]:
     env["PYTHONWARNINGS"] = "ignore"
     env["SQLALCHEMY_SILENCE_UBER_WARNING"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
+    # Custom components (`components.*` in config.yml) import from the project directory;
+    # `rasa` adds only its cwd to sys.path, and the server runs with cwd var/.
+    env["PYTHONPATH"] = str(PROJECT_DIR)
     # Rasa's own component cache (./.rasa/cache, up to 1 GB) is redundant with our
     # hash-keyed model cache: keep it out of the work tree and switch it off.
     env.setdefault("RASA_CACHE_DIRECTORY", str(var_dir() / "rasa-cache"))

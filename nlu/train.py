@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 HASHED_FILES = ("config.yml", "domain.yml")
 KEEP_MODELS = 5  # older cached models (other data versions) are pruned after a training
-HASHED_DIRS = ("data", "dict")
+HASHED_DIRS = ("data", "dict", "components")
 COPIED = ("config.yml", "domain.yml", "data", "dict", "components")  # a trainable project
 _RASA_PIN = re.compile(r"^\s*rasa\s*==\s*([^\s#;]+)", re.IGNORECASE | re.MULTILINE)
 
@@ -46,7 +46,9 @@ def _hashed_paths(project_dir: Path) -> list[Path]:
     for name in HASHED_DIRS:
         folder = project_dir / name
         if folder.is_dir():
-            files.extend(p for p in folder.rglob("*") if p.is_file())
+            files.extend(
+                p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+            )
     return sorted(files, key=lambda p: p.relative_to(project_dir).as_posix())
 
 

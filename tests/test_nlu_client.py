@@ -126,6 +126,21 @@ def test_full_retrieval_intent_name_field_wins() -> None:
     assert ParseResult.from_rasa("q", data).intent == "faq/x"
 
 
+def test_ranking_entries_keep_their_own_faq_keys() -> None:
+    # The TF-IDF intent classifier ranks FAQ keys as `faq` entries with their full names.
+    data = {
+        "intent": {"name": "faq", "confidence": 0.6, "full_retrieval_intent_name": "faq/a"},
+        "intent_ranking": [
+            {"name": "faq", "confidence": 0.6, "full_retrieval_intent_name": "faq/a"},
+            {"name": "book_rehab", "confidence": 0.3},
+            {"name": "faq", "confidence": 0.1, "full_retrieval_intent_name": "faq/b"},
+        ],
+    }
+    result = ParseResult.from_rasa("q", data)
+    assert result.intent == "faq/a"
+    assert [name for name, _ in result.ranking] == ["faq/a", "book_rehab", "faq/b"]
+
+
 def test_fallback_and_empty_intent() -> None:
     data = {"intent": {"name": "nlu_fallback", "confidence": 0.31}, "entities": []}
     result = ParseResult.from_rasa("嗯嗯", data)

@@ -92,6 +92,21 @@ def test_hash_changes_with_data_dict_config_and_pin(project: Path, tmp_path: Pat
     assert len(seen) == 6
 
 
+def test_custom_components_change_hash_but_bytecode_does_not(project: Path) -> None:
+    components = project / "components"
+    components.mkdir(exist_ok=True)
+    before = nlu_train.training_hash(project)
+    (components / "__pycache__").mkdir(exist_ok=True)
+    (components / "__pycache__" / "x.cpython-310.pyc").write_bytes(b"\x00compiled")
+    assert nlu_train.training_hash(project) == before
+    (components / "extra_component.py").write_text("C = 2\n", encoding="utf-8")
+    assert nlu_train.training_hash(project) != before
+
+
+def test_rasa_children_import_custom_components_from_the_project() -> None:
+    assert paths.rasa_env()["PYTHONPATH"] == str(paths.PROJECT_DIR)
+
+
 def test_heldout_does_not_change_hash(project: Path) -> None:
     before = nlu_train.training_hash(project)
     (project / "heldout" / "heldout.yml").write_text("nlu: []\n", encoding="utf-8")
