@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.console import boards, handoff, nlu_models, views
+from bot.console import boards, handoff, nlu_models, nlu_review, views
 
 
 def register(app: web.Application) -> None:
@@ -13,3 +13,4 @@ def register(app: web.Application) -> None:
     handoff.register(app)
     boards.register(app)
     nlu_models.register(app)
+    nlu_review.register(app)
