@@ -6,6 +6,7 @@ import os
 import shutil
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -63,15 +64,24 @@ async def test_forms_refuse_a_missing_csrf_token_and_pages_need_a_login(console)
     assert bad.status == 401 and "用户名或密码不对" in await bad.text()
 
 
+SHOTS = Path(__file__).resolve().parent.parent / "var" / "console-screenshots"
+
+
 @pytest.mark.skipif(
     not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
     reason="Chromium is not installed (scripts/test.sh installs it with apt as root)",
 )
-async def test_staff_work_the_console_in_a_browser(console, tmp_path, receiver):
+async def test_staff_work_the_console_in_a_browser(console, tmp_path, receiver, db_kind):
     rec, _ = receiver
     from playwright.async_api import async_playwright
 
     base = str(console.make_url("")).rstrip("/")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    async def shot(page: Any, name: str) -> None:
+        """Keep what the browser showed: var/console-screenshots/<database>-<step>.png."""
+        await page.screenshot(path=str(SHOTS / f"{db_kind}-{name}.png"), full_page=True)
+
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = await browser.new_page(accept_downloads=True)
@@ -82,25 +92,36 @@ async def test_staff_work_the_console_in_a_browser(console, tmp_path, receiver):
         await page.wait_for_url(f"{base}/admin/tickets")
         row = page.locator("tr[data-number='1001']")
         assert await row.get_attribute("data-colour") == "green"
+        await shot(page, "1-board-green")
 
         await page.goto(f"{base}/admin/conversations")
         await page.fill("#q", "路灯")
         await page.click("#search")
         cell = page.locator("#results td.text").first
         assert "东关中巷路灯坏了<script>" in await cell.inner_text()  # shown as text, not run
+        await shot(page, "2-search")
 
         await page.goto(f"{base}/admin/tickets/1001")
         await page.select_option("#worker", "王建国")
         await page.click("#dispatch")
         assert "已派给王建国" in await page.locator("#message").inner_text()
+        await shot(page, "3-dispatched")
 
         start = utcnow()
         console.app[RUNTIME].clock = lambda: start + timedelta(minutes=241)  # past accept time
         await page.goto(f"{base}/admin/tickets")
         assert await row.get_attribute("data-colour") == "red"
+        await shot(page, "4-board-red")
+        phone = await browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+        await phone.context.add_cookies(await page.context.cookies())
+        await phone.goto(f"{base}/admin/tickets")
+        assert await phone.locator("tr[data-number='1001']").get_attribute("data-colour") == "red"
+        await shot(phone, "5-board-phone")
+        await phone.close()
 
         await page.goto(f"{base}/admin/stats")
         assert await page.locator("svg.chart rect").count() >= 3  # category, week, grid bars
+        await shot(page, "6-stats")
         async with page.expect_download() as info:
             await page.click("#csv")
         download = await info.value
@@ -115,6 +136,7 @@ async def test_staff_work_the_console_in_a_browser(console, tmp_path, receiver):
         await page.fill("tr[data-conversation] textarea", "您好，我是社区刘芳，马上联系网格员。")
         await page.click("tr[data-conversation] button >> text=发送")
         assert "已发送给居民" in await page.locator("#message").inner_text()
+        await shot(page, "7-handoff")
         assert "社区刘芳" in (await rec.wait_for("c-res", 1))[0]
         await page.click("text=交还机器人")
         assert "已交还机器人" in await page.locator("#message").inner_text()
