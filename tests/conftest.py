@@ -149,23 +149,6 @@ async def _settle(db_url: str, within: float = 3.0) -> None:
     Stopping an app while aiosqlite is mid-statement can hang the event loop's teardown;
     tests that leave work behind on purpose (Rasa down, platform failing) just wait 3 s.
     """
-    from sqlalchemy import select
+    from tests.db_helpers import outbox_idle
 
-    from storage.db import create_engine, session_factory
-    from storage.messages import PENDING, SENDING, Message
-
-    engine = create_engine(db_url)
-    deadline = asyncio.get_running_loop().time() + within
-    try:
-        while asyncio.get_running_loop().time() < deadline:
-            async with session_factory(engine)() as session:
-                busy = await session.scalar(
-                    select(Message.id)
-                    .where(Message.direction == "out", Message.status.in_((PENDING, SENDING)))
-                    .limit(1)
-                )
-            if busy is None:
-                return
-            await asyncio.sleep(0.05)
-    finally:
-        await engine.dispose()
+    await outbox_idle(db_url, within, must=False)

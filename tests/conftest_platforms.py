@@ -21,9 +21,10 @@ from bot.config import load_settings
 from bot.runtime import RUNTIME
 from storage.base import utcnow
 from storage.db import create_engine, session_factory
-from storage.messages import PENDING, SENDING, Message, record_outbound
+from storage.messages import SENDING, Message, record_outbound
 from storage.residents import get_or_create_conversation
 from tests import fake_wechat, fake_wecom
+from tests.db_helpers import outbox_idle as outbox_idle  # tests import it from here
 from tests.fake_wechat import FakeWeChat
 from tests.fake_wecom import FakeWeCom
 from tests.support import write_config
@@ -159,28 +160,3 @@ async def settled(db_url: str, platform: str, within: float = 10.0) -> list[Mess
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{platform}: replies still being sent after {within} s")
         await asyncio.sleep(0.05)
-
-
-async def outbox_idle(db_url: str, within: float = 30.0) -> None:
-    """Wait until no outbound message of any platform is waiting or being sent.
-
-    Tests whose turn also pushes to others (a ticket's task to the grid worker) end with
-    this, so the app is not stopped in the middle of a send.
-    """
-    deadline = asyncio.get_running_loop().time() + within
-    engine = create_engine(db_url)
-    try:
-        while True:
-            async with session_factory(engine)() as session:
-                busy = await session.scalar(
-                    select(Message.id)
-                    .where(Message.direction == "out", Message.status.in_((PENDING, SENDING)))
-                    .limit(1)
-                )
-            if busy is None:
-                return
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"outbox still busy after {within} s")
-            await asyncio.sleep(0.05)
-    finally:
-        await engine.dispose()
