@@ -33,13 +33,13 @@ def _logging(verbose: bool = False) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the web surface and/or the worker."""
-    from bot.serve import serve
+    from bot.serve import run_loop, serve
     from storage.migrate import upgrade
 
     settings = _settings()
     if args.migrate:
         upgrade(settings.database_url)
-    asyncio.run(
+    run_loop(
         serve(
             settings,
             web_role=args.role in ("all", "web"),

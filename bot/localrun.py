@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from bot.config import Settings
-from bot.serve import serve
+from bot.serve import run_loop, serve
 from nlu.rasa_process import RasaServer, server_ready
 from nlu.train import train
 from storage.db import create_engine, session_factory
@@ -82,7 +82,7 @@ def run_local(settings: Settings) -> int:
         )
 
     try:
-        asyncio.run(serve(settings, on_started=started))
+        run_loop(serve(settings, on_started=started))
     finally:
         if rasa is not None:
             log.info("stopping Rasa")
