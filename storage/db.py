@@ -24,9 +24,12 @@ def create_engine(url: str) -> AsyncEngine:
     """Create an async engine; SQLite gets WAL, a busy timeout and real transactions."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(
-            url, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=POOL_TIMEOUT
-        )
+        # No pre-ping: on asyncpg it is three round trips (BEGIN, SELECT 1, ROLLBACK) per
+        # checkout, a third of a reply's database work. A connection that died (a server
+        # restart) fails its first statement instead; SQLAlchemy then discards every pooled
+        # connection of that age, and the caller's error path (503 for a webhook, the job
+        # left queued, the delivery's retry) covers that one failure.
+        return create_async_engine(url, pool_size=10, max_overflow=10, pool_timeout=POOL_TIMEOUT)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, connect_args={"timeout": 30}, pool_timeout=POOL_TIMEOUT)
