@@ -176,7 +176,7 @@ async def drain(
     deadline = loop.time() + seconds
     await worker.drain(seconds)  # also stops the sweeper (it watches worker.stopping)
     await asyncio.wait(consuming, timeout=max(0.1, deadline - loop.time()))
-    runtime.outbox_wake.set()
+    runtime.wake_outbox()
     await _bounded(
         _replies_sent(runtime), "sending the last replies", max(0.1, deadline - loop.time())
     )

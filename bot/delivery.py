@@ -183,7 +183,7 @@ class Deliverer:
                         paced = error.retry_after is not None
                         await mark_failed_attempt(session, delivery.message_id, str(error),
                                                   retry_at, counts=not paced)  # fmt: skip
-                    if retry_at is None:
+                    if retry_at is None and delivery.later_waiting:
                         return await next_in_line(session, delivery.message_id)
                     return None
             except Exception as exc:

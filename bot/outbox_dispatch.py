@@ -1,7 +1,9 @@
 """Delivery jobs on saq: the queue, the job keyed by its message id, and the dispatcher.
 
-Every commit that writes replies sets `runtime.outbox_wake`; the dispatcher of that process
-then enqueues each due reply whose earlier replies are settled (a reply that has a job
+Every commit that writes replies wakes the dispatcher of that process (`runtime.wake_outbox`):
+with the new replies' ids (the pipeline: the first new reply of each conversation; the
+rest follow when it settles) it enqueues those, without one (staff actions, the scheduler)
+it enqueues each due reply whose earlier replies are settled (a reply that has a job
 already gets no second one: the job key is its message id; a job saq holds for later is
 moved up to now, since the outbox row says when a reply is due). In worker processes it also sweeps
 every `delivery.poll_seconds`: senders' expired leases are released and every due reply is
@@ -77,23 +79,29 @@ class OutboxDispatcher:
         """Enqueue on every wake (and sweep every poll_seconds) until cancelled."""
         wake = self.runtime.outbox_wake
         last_sweep: float | None = None
+        woken = False
         while True:
             wake.clear()
+            ids, scan = self.runtime.take_outbox_work()
             try:
                 due = last_sweep is None or time.monotonic() - last_sweep >= self.cfg.poll_seconds
                 if self.sweeps and due:
                     last_sweep = time.monotonic()
                     await self.sweep()
-                else:
+                elif scan or not woken:  # told to look, or the poll interval passed
                     await self.enqueue_due()
+                else:  # the replies just committed, without looking through the outbox
+                    for message_id in ids:
+                        await self.enqueue(message_id)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 if being_cancelled():
                     raise asyncio.CancelledError from exc
                 log.warning("outbox dispatch failed (the sweep will retry): %s", exc)
+            woken = False
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=self.cfg.poll_seconds)
+                woken = await asyncio.wait_for(wake.wait(), timeout=self.cfg.poll_seconds)
 
     async def sweep(self) -> int:
         """Release leases of crashed senders, then enqueue every due reply; return new jobs."""

@@ -20,7 +20,13 @@ from nlu.normalize import normalize
 from storage.base import utcnow
 from storage.community import Worker
 from storage.db import read_only
-from storage.messages import RECEIVED, Message, claim_for_processing, record_outbound
+from storage.messages import (
+    RECEIVED,
+    Message,
+    claim_for_processing,
+    first_outbound_ids,
+    record_outbound,
+)
 from storage.parse_cache import cached_parse, remember_parse
 from storage.residents import Conversation, Resident
 from storage.state import load_state, save_state
@@ -198,6 +204,9 @@ async def _process(runtime: Runtime, row: Row[Any]) -> bool:
         runtime.metrics.processed.labels(outcome).inc()
         ttl = runtime.settings.file.dialogue.state_ttl_minutes * 60
         await save_state(runtime.redis, conversation.id, message_id, state, ctx.state, ttl)
+        await session.flush()
+        replies = first_outbound_ids(session)
     runtime.metrics.turn_seconds.observe(max(0.0, (utcnow() - arrived).total_seconds()))
-    runtime.outbox_wake.set()
+    # after a handler crash some recorded replies were rolled back: look through the outbox
+    runtime.wake_outbox(None if ctx.action == "error" else replies)
     return True

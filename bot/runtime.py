@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -38,6 +38,24 @@ class Runtime:
     outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
     clock: Callable[[], datetime] = utcnow  # tests replace it to move time (SLA, reminders)
     metrics: Metrics = field(default_factory=Metrics)
+    # what the outbox dispatcher has been told since it last looked (see wake_outbox)
+    outbox_ready: set[int] = field(default_factory=set)
+    outbox_scan: bool = False
+
+    def wake_outbox(self, message_ids: Iterable[int] | None = None) -> None:
+        """Replies were committed: enqueue these ids, or (None) look for every due reply."""
+        if message_ids is None:
+            self.outbox_scan = True
+        else:
+            self.outbox_ready.update(message_ids)
+        self.outbox_wake.set()
+
+    def take_outbox_work(self) -> tuple[list[int], bool]:
+        """The ids to enqueue and whether to look for every due reply; resets both."""
+        ids, scan = sorted(self.outbox_ready), self.outbox_scan
+        self.outbox_ready.clear()
+        self.outbox_scan = False
+        return ids, scan
 
 
 def services_from(settings: Settings) -> Services:

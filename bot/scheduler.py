@@ -19,7 +19,7 @@ async def run_job(runtime: Runtime, job: PeriodicJob, now: datetime | None = Non
         done = await job.func(session, runtime.services, now or runtime.clock())
     if done:
         log.info("job %s: %d done", job.name, done)
-        runtime.outbox_wake.set()
+        runtime.wake_outbox()
     return done
 
 

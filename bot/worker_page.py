@@ -117,7 +117,7 @@ async def act(request: web.Request) -> web.Response:
         except ActionRefused as refused:
             message = str(refused)
         page = await _page(runtime, session, worker, ticket, fields, message)
-    runtime.outbox_wake.set()
+    runtime.wake_outbox()
     return page
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     event,
     select,
     update,
@@ -34,6 +35,7 @@ FAILED = "failed"
 PENDING = "pending"
 SENDING = "sending"
 SENT = "sent"
+OUTBOUND = "linli.outbound"  # session.info key: replies recorded in the session
 
 
 class Message(Base):
@@ -154,13 +156,17 @@ async def pending_in_conversation(session: AsyncSession, conversation_id: int) -
     return list((await session.scalars(stmt)).all())
 
 
+_CLAIM = (
+    update(Message)
+    .where(Message.id == bindparam("message_id"), Message.status == RECEIVED)
+    .values(status=DONE, processed_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+
+
 async def claim_for_processing(session: AsyncSession, message_id: int) -> bool:
     """Mark an inbound message done inside the caller's transaction; False if already done."""
-    result = await session.execute(
-        update(Message)
-        .where(Message.id == message_id, Message.status == RECEIVED)
-        .values(status=DONE, processed_at=utcnow())
-    )
+    result = await session.execute(_CLAIM, {"message_id": message_id, "now": utcnow()})
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -205,4 +211,15 @@ def record_outbound(
         next_attempt_at=utcnow(),
     )
     session.add(message)
+    session.info.setdefault(OUTBOUND, []).append(message)
     return message
+
+
+def first_outbound_ids(session: AsyncSession) -> list[int]:
+    """After a flush: the first reply recorded in this session for each conversation."""
+    firsts: dict[int, int] = {}
+    for message in session.info.pop(OUTBOUND, []):
+        if message.id is not None:
+            earlier = firsts.get(message.conversation_id, message.id)
+            firsts[message.conversation_id] = min(earlier, message.id)
+    return sorted(firsts.values())

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -15,6 +15,11 @@ from storage.base import utcnow
 from storage.messages import FAILED, PENDING, SENDING, SENT, Message
 from storage.residents import Conversation
 
+# Aliases made once: a fresh aliased() per call costs more CPU than the query it is in
+# (SQLAlchemy adapts every column of a new alias), and it defeats the compiled-SQL cache.
+_EARLIER = aliased(Message, name="earlier")
+_INBOUND = aliased(Message, name="inbound")
+_SAME_USER = aliased(Conversation, name="same_user")
 
 @dataclass(frozen=True)
 class Delivery:
@@ -33,6 +38,10 @@ class Delivery:
     last_inbound_at: datetime | None = None
     # A structured card (title, description, url, button) for platforms that show one.
     card: dict[str, Any] | None = None
+    # A later reply of the conversation was waiting when this one was claimed: once this
+    # one settles, look for the next in line (a reply committed during the send finds this
+    # one unsettled and asks again shortly by itself).
+    later_waiting: bool = True
 
 
 async def due_deliveries(session: AsyncSession, limit: int = 50) -> list[int]:
@@ -57,7 +66,7 @@ async def waiting_behind(
     """The reply's own status, and when the earliest unsettled earlier reply of its
     conversation is next tried (None: nothing earlier is unsettled; mid-send counts as now)."""
     status = await session.scalar(select(Message.status).where(Message.id == message_id))
-    earlier = aliased(Message)
+    earlier = _EARLIER
     mine = select(Message.conversation_id).where(Message.id == message_id).scalar_subquery()
     rows = (
         await session.execute(
@@ -76,30 +85,82 @@ async def waiting_behind(
 
 async def next_in_line(session: AsyncSession, message_id: int) -> int | None:
     """The earliest due reply of this message's conversation, when nothing earlier blocks it."""
-    mine = select(Message.conversation_id).where(Message.id == message_id).scalar_subquery()
-    return await session.scalar(
-        select(Message.id)
-        .where(
-            Message.conversation_id == mine,
-            Message.direction == "out",
-            Message.status == PENDING,
-            Message.next_attempt_at <= utcnow(),  # a later time: its own job waits for it
-            _not_blocked(),
-        )
-        .order_by(Message.id)
-        .limit(1)
-    )
+    return await session.scalar(_NEXT_IN_LINE, {"message_id": message_id, "now": utcnow()})
 
 
 def _not_blocked() -> ColumnElement[bool]:
     """No earlier reply of the same conversation is still waiting or being sent."""
-    earlier = aliased(Message)
+    earlier = _EARLIER
     return ~exists().where(
         earlier.conversation_id == Message.conversation_id,
         earlier.direction == "out",
         earlier.id < Message.id,
         earlier.status.in_((PENDING, SENDING)),
     )
+
+
+_NEXT_IN_LINE = (
+    select(Message.id)
+    .where(
+        Message.conversation_id
+        == select(_INBOUND.conversation_id)
+        .where(_INBOUND.id == bindparam("message_id"))
+        .scalar_subquery(),
+        Message.direction == "out",
+        Message.status == PENDING,
+        Message.next_attempt_at <= bindparam("now"),  # a later time: its own job waits for it
+        _not_blocked(),
+    )
+    .order_by(Message.id)
+    .limit(1)
+)
+
+
+# The statements of every delivery, built once (building them is a good part of their cost).
+_CLAIM = (
+    update(Message)
+    .where(Message.id == bindparam("message_id"), Message.status == PENDING)
+    .values(status=SENDING, next_attempt_at=bindparam("until"), attempts=Message.attempts + 1)
+    .execution_options(synchronize_session=False)
+)
+_CLAIM_IN_ORDER = _CLAIM.where(_not_blocked())
+_LAST_INBOUND = (
+    select(func.max(_SAME_USER.last_message_at))
+    .where(
+        _SAME_USER.platform == Conversation.platform,
+        _SAME_USER.user_id == Conversation.user_id,
+    )
+    .scalar_subquery()
+)
+_LATER_WAITING = exists().where(
+    _EARLIER.conversation_id == Message.conversation_id,
+    _EARLIER.direction == "out",
+    _EARLIER.id > Message.id,
+    _EARLIER.status == PENDING,
+)
+_CLAIMED = (
+    select(
+        Message.platform_msg_id,
+        Message.platform,
+        Message.text,
+        Message.attempts,
+        Message.card,
+        Conversation.chat_id,
+        Conversation.user_id,
+        _INBOUND.platform_msg_id.label("reply_to"),
+        _LAST_INBOUND.label("last_inbound_at"),
+        _LATER_WAITING.label("later_waiting"),
+    )
+    .join(Conversation, Conversation.id == Message.conversation_id)
+    .outerjoin(_INBOUND, _INBOUND.id == Message.reply_to_id)
+    .where(Message.id == bindparam("message_id"))
+)
+_MARK_SENT = (
+    update(Message)
+    .where(Message.id == bindparam("message_id"))
+    .values(status=SENT, sent_at=bindparam("now"), next_attempt_at=None, last_error=None)
+    .execution_options(synchronize_session=False)
+)
 
 
 async def claim_delivery(
@@ -110,55 +171,30 @@ async def claim_delivery(
     in_order also refuses it while an earlier reply of its conversation is unsettled.
     """
     until = utcnow() + timedelta(seconds=lease)
-    conditions = [Message.id == message_id, Message.status == PENDING]
-    if in_order:
-        conditions.append(_not_blocked())
     result = await session.execute(
-        update(Message)
-        .where(*conditions)
-        .values(status=SENDING, next_attempt_at=until, attempts=Message.attempts + 1)
-        .execution_options(synchronize_session=False)
+        _CLAIM_IN_ORDER if in_order else _CLAIM, {"message_id": message_id, "until": until}
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         return None
-    inbound = aliased(Message)
-    row = (
-        await session.execute(
-            select(Message, Conversation, inbound.platform_msg_id)
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .outerjoin(inbound, inbound.id == Message.reply_to_id)
-            .where(Message.id == message_id)
-        )
-    ).one()
-    message, conversation, reply_to = row
-    last_inbound = await session.scalar(
-        select(func.max(Conversation.last_message_at)).where(
-            Conversation.platform == conversation.platform,
-            Conversation.user_id == conversation.user_id,
-        )
-    )
+    row = (await session.execute(_CLAIMED, {"message_id": message_id})).one()
     return Delivery(
-        message_id=message.id,
-        delivery_id=message.platform_msg_id,
-        platform=message.platform,
-        chat_id=conversation.chat_id,
-        user_id=conversation.user_id,
-        text=message.text or "",
-        reply_to=reply_to,
-        attempts=message.attempts,
-        last_inbound_at=last_inbound,
-        card=message.card,
+        message_id=message_id,
+        delivery_id=row.platform_msg_id,
+        platform=row.platform,
+        chat_id=row.chat_id,
+        user_id=row.user_id,
+        text=row.text or "",
+        reply_to=row.reply_to,
+        attempts=row.attempts,
+        last_inbound_at=row.last_inbound_at,
+        card=row.card,
+        later_waiting=bool(row.later_waiting),
     )
 
 
 async def mark_sent(session: AsyncSession, message_id: int) -> None:
     """Record a successful send."""
-    now = utcnow()
-    await session.execute(
-        update(Message)
-        .where(Message.id == message_id)
-        .values(status=SENT, sent_at=now, next_attempt_at=None, last_error=None)
-    )
+    await session.execute(_MARK_SENT, {"message_id": message_id, "now": utcnow()})
 
 
 async def mark_failed_attempt(

@@ -132,7 +132,7 @@ async def queue_replies(
                 session, conversation_id=conversation.id, platform=platform, text=text,
                 reply_to_id=reply_to_id,
             )  # fmt: skip
-    runtime.outbox_wake.set()
+    runtime.wake_outbox()
 
 
 async def messages(db_url: str, platform: str, direction: str = "in") -> list[Message]:

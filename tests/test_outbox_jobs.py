@@ -16,7 +16,8 @@ from sqlalchemy import update
 from bot.outbox_dispatch import QUEUE_NAME, enqueue_delivery, outbox_queue
 from bot.runtime import RUNTIME
 from storage.base import utcnow
-from storage.messages import SENT, Message
+from storage.messages import SENT, Message, first_outbound_ids, record_outbound
+from storage.residents import get_or_create_conversation
 from tests.conftest_platforms import messages, queue_replies, settled
 
 NO_SWEEP = {"delivery": {"poll_seconds": 300}}  # only the start-up sweep runs in a test
@@ -129,7 +130,39 @@ async def test_a_job_held_for_later_is_moved_up_when_its_reply_becomes_due(
         await session.execute(  # answer that could not be written does
             update(Message).where(Message.id == out.id).values(next_attempt_at=utcnow())
         )
-    runtime.outbox_wake.set()
+    runtime.wake_outbox()
     await fake.wait_for(1, within=10)  # not 20 s later
     [out] = await settled(db_url, "wecom")
     assert fake.to("qian") == ["提前送出"] and out.status == SENT
+
+
+async def test_the_replies_of_a_turn_are_enqueued_by_id_without_a_scan(
+    platform_client, fake_wecom_api
+):
+    fake, _ = fake_wecom_api
+    client = await platform_client(overrides=NO_SWEEP)
+    runtime = client.app[RUNTIME]
+
+    async def commit(user: str, texts: list[str]) -> list[int]:
+        async with runtime.sessions() as session, session.begin():
+            conversation = await get_or_create_conversation(session, "wecom", user, user)
+            conversation.last_message_at = utcnow()
+            for text in texts:
+                record_outbound(session, conversation_id=conversation.id, platform="wecom",
+                                text=text, reply_to_id=None)  # fmt: skip
+            await session.flush()
+            return first_outbound_ids(session)
+
+    runtime.wake_outbox(await commit("warm", ["预热"]))
+    await fake.wait_for(1, within=30)  # the start-up sweep has run by now
+    unnamed = await commit("quiet", ["没人通知的回复"])  # as if its wake had been lost
+    named = await commit("named", ["第一条", "第二条"])
+    assert len(unnamed) == 1 and len(named) == 1  # the first of each conversation only
+    runtime.wake_outbox(named)
+    await fake.wait_for(3, within=30)
+    assert fake.to("named") == ["第一条", "第二条"]  # the second follows the first
+    await asyncio.sleep(1.0)
+    assert fake.to("quiet") == []  # nothing looked through the outbox
+    runtime.wake_outbox()  # a wake without ids does
+    await fake.wait_for(4, within=30)
+    assert fake.to("quiet") == ["没人通知的回复"]

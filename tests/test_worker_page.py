@@ -30,7 +30,7 @@ async def pushed_task(client, rec, description: str) -> str:
             reporter=reporter, now=utcnow(), actor="test", location="东关中巷7号楼",
         )  # fmt: skip
         await announce(session, runtime.services, filed, reporter)
-    runtime.outbox_wake.set()
+    runtime.wake_outbox()
     card = (await rec.wait_for("worker-li", 1))[0]
     url = urlsplit(LINK.search(card).group(1))
     return f"{url.path}?{url.query}"

@@ -94,7 +94,7 @@ async def reply(request: web.Request) -> web.Response:
         await session.flush()
         message_id = message.id
         audit(session, who.name, "staff_reply", f"conversation:{conversation.id}")
-    runtime.outbox_wake.set()
+    runtime.wake_outbox()
     return web.json_response({"ok": True, "message_id": message_id}, status=201)
 
 
@@ -111,5 +111,5 @@ async def release_conversation(request: web.Request) -> web.Response:
             return error(409, "not_handed_off", "this conversation is not handed off")
         audit(session, who.name, "release", f"conversation:{conversation.id}")
         item = _item(conversation, await session.get(Resident, conversation.resident_id))
-    runtime.outbox_wake.set()
+    runtime.wake_outbox()
     return web.json_response({"ok": True, "conversation": item})

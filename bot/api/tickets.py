@@ -175,7 +175,7 @@ async def dispatch_ticket(request: web.Request) -> web.Response:
             return error(409, "conflict", str(refused))
         audit(session, who.name, "dispatch", f"ticket:{ticket.number}", worker.name)
         result = _item(ticket, None, None, worker, sla_colour(ticket, runtime.clock()))
-    runtime.outbox_wake.set()
+    runtime.wake_outbox()
     return web.json_response(result)
 
 
@@ -229,5 +229,5 @@ async def close_ticket(request: web.Request) -> web.Response:
         )
         audit(session, who.name, "close", f"ticket:{ticket.number}", note[:100])
         item = _item(ticket, None, None, None, sla_colour(ticket, now))
-    runtime.outbox_wake.set()
+    runtime.wake_outbox()
     return web.json_response(item)

@@ -113,7 +113,7 @@ class PassiveReplies:
         """Give a claimed reply back to the outbox and wake it."""
         async with runtime.sessions() as session, session.begin():
             await release_claim(session, delivery.message_id, f"passive reply not sent: {why}")
-        runtime.outbox_wake.set()
+        runtime.wake_outbox()
 
     async def answer(
         self,
@@ -150,5 +150,5 @@ class PassiveReplies:
             raise
         async with runtime.sessions() as session, session.begin():
             await mark_sent(session, delivery.message_id)
-        runtime.outbox_wake.set()  # the next replies may go now
+        runtime.wake_outbox()  # the next replies may go now
         return resp

@@ -66,7 +66,7 @@ async def answer(request: web.Request, who: Principal) -> web.Response:
             conversation = await _held(request, session)
             staff_reply(session, conversation, text)
             audit(session, who.name, "staff_reply", f"conversation:{conversation.id}")
-        runtime.outbox_wake.set()
+        runtime.wake_outbox()
         message = "已发送给居民"
     raise web.HTTPSeeOther("/admin/handoff?" + urlencode({"m": message}))
 
@@ -81,7 +81,7 @@ async def give_back(request: web.Request, who: Principal) -> web.Response:
         done = await release(session, conversation, who.name)
         if done:
             audit(session, who.name, "release", f"conversation:{conversation.id}")
-    runtime.outbox_wake.set()
+    runtime.wake_outbox()
     message = "已交还机器人" if done else "这个会话不在人工服务中"
     raise web.HTTPSeeOther("/admin/handoff?" + urlencode({"m": message}))
 

@@ -131,7 +131,7 @@ async def dispatch(request: web.Request, who: Principal) -> web.Response:
             audit(session, who.name, "dispatch", f"ticket:{number}", worker.name)
         except ActionRefused as refused:
             message = str(refused)
-    runtime.outbox_wake.set()
+    runtime.wake_outbox()
     raise web.HTTPSeeOther(f"/admin/tickets/{number}?" + urlencode({"m": message}))
 
 
