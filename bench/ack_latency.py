@@ -10,6 +10,7 @@ at 300/s.
     .venv/bin/python bench/ack_latency.py --quick
     .venv/bin/python bench/ack_latency.py --rates 100,300,500 --seconds 20 \
         --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+    .venv/bin/python bench/ack_latency.py --webs 2 --web-only    # two web processes
 """
 
 from __future__ import annotations
@@ -46,9 +47,10 @@ from mix import Mix
 
 
 async def open_loop(
-    url: str, texts: list[str], rate: float, seconds: float, residents: int, introduce: bool
+    urls: list[str], texts: list[str], rate: float, seconds: float, residents: int, introduce: bool
 ) -> dict[str, object]:
-    """Post signed messages at `rate`/s for `seconds`; latencies from each scheduled start."""
+    """Post signed messages at `rate`/s for `seconds` (round-robin over the web processes);
+    latencies from each scheduled start."""
     rng = random.Random(3)
     acks: list[float] = []
     lag: list[float] = []
@@ -62,6 +64,7 @@ async def open_loop(
             who = len(lag) % residents if introduce else rng.randrange(residents)
             user = f"ack-{who}"
             body, headers = signed_body(uuid.uuid4().hex, user, rng.choice(texts))
+            url = urls[len(lag) % len(urls)]
             lag.append(time.perf_counter() - due)
             try:
                 async with session.post(f"{url}/webhooks/generic", data=body,
@@ -96,7 +99,9 @@ async def one_database(
     receiver = Receiver()
     await receiver.start()
     service = Service(service_env(wd, db_url, redis.start(), args.nlu, receiver.url), wd / "logs")
-    service.start("web", f"web-{kind}")
+    webs = [f"web-{kind}-{i + 1}" for i in range(args.webs)]
+    for name in webs:
+        service.start("web", name)
     if not args.web_only:
         service.start("worker", f"worker-{kind}")
     texts = Mix().weighted_texts(400)
@@ -104,14 +109,14 @@ async def one_database(
     try:
         await service.wait_ready()
         # warm-up: pools, and every resident's first message (conversation created)
-        await open_loop(service.web_urls[0], texts, 100, args.residents / 100, args.residents, True)
+        await open_loop(service.web_urls, texts, 100, args.residents / 100, args.residents, True)
         for rate in [float(r) for r in args.rates.split(",")]:
-            web = psutil.Process(service.procs[f"web-{kind}"].pid)
-            cpu_before = sum(web.cpu_times()[:2])
+            procs = [psutil.Process(service.procs[name].pid) for name in webs]
+            cpu_before = sum(sum(web.cpu_times()[:2]) for web in procs)
             res = await open_loop(
-                service.web_urls[0], texts, rate, args.seconds, args.residents, False
+                service.web_urls, texts, rate, args.seconds, args.residents, False
             )
-            cpu_ms = (sum(web.cpu_times()[:2]) - cpu_before) * 1000
+            cpu_ms = (sum(sum(web.cpu_times()[:2]) for web in procs) - cpu_before) * 1000
             acks, lag = res["acks"], res["lag"]
             assert isinstance(acks, list) and isinstance(lag, list)
             ok = res["statuses"]
@@ -143,7 +148,8 @@ async def main_async(args: argparse.Namespace) -> None:
                 rows += await one_database("PostgreSQL", url, args, wd)
             finally:
                 drop_postgres(url)
-        print(f"\n{machine_line()}; worker {'off' if args.web_only else 'on'}; logs in {wd}\n")
+        print(f"\n{machine_line()}; {args.webs} web process(es); worker "
+              f"{'off' if args.web_only else 'on'}; logs in {wd}\n")
     print(markdown_table(["database", "offered", "sent", "ack p50 ms", "p95 ms", "p99 ms",
                           "max ms", "200s", "failed", "sender lag p99 ms",
                           "web CPU ms/request"], rows))  # fmt: skip
@@ -160,6 +166,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=20)
     p.add_argument("--pause", type=float, default=3, help="rest between rates")
     p.add_argument("--web-only", action="store_true", help="no worker process")
+    p.add_argument("--webs", type=int, default=1, help="web processes (requests round-robin)")
     p.add_argument("--residents", type=int, default=500, help="known residents writing again")
     p.add_argument("--nlu", default=os.environ.get("LINLI_NLU_URL", "http://127.0.0.1:5005"))
     p.add_argument("--postgres", default=os.environ.get("LINLI_TEST_DATABASE_URL"),
