@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     bindparam,
@@ -105,6 +107,18 @@ async def store_inbound(
     return message
 
 
+@lru_cache(maxsize=2)
+def _insert_inbound(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id, created_at, built once per dialect on the
+    table (Core: no ORM bookkeeping on the webhook's path)."""
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(cast(Table, Message.__table__))
+        .on_conflict_do_nothing(index_elements=["platform", "platform_msg_id"])
+        .returning(Message.__table__.c.id, Message.__table__.c.created_at)
+    )
+
+
 async def insert_inbound(
     session: AsyncSession,
     *,
@@ -124,14 +138,8 @@ async def insert_inbound(
         "status": RECEIVED,
         "action": action,
     }
-    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = (
-        dialect.insert(Message)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["platform", "platform_msg_id"])
-        .returning(Message.id, Message.created_at)
-    )
-    row = (await session.execute(stmt)).one_or_none()
+    dialect = session.get_bind().dialect.name
+    row = (await session.execute(_insert_inbound(dialect), values)).one_or_none()
     if row is None:
         return None
     message_id, created_at = row

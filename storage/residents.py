@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, select, update
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    String,
+    Table,
+    UniqueConstraint,
+    bindparam,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -100,19 +110,23 @@ async def get_or_create_conversation(
     return conversation
 
 
+# Every webhook runs this: built once, on the table (Core: no ORM bookkeeping per call).
+_conversations = cast(Table, Conversation.__table__)
+_TOUCH = (
+    update(_conversations)
+    .where(
+        _conversations.c.platform == bindparam("p_platform"),
+        _conversations.c.chat_id == bindparam("p_chat"),
+        _conversations.c.user_id == bindparam("p_user"),
+    )
+    .values(last_message_at=bindparam("p_now"))
+    .returning(_conversations.c.id)
+)
+
+
 async def touch_conversation(
     session: AsyncSession, platform: str, chat_id: str, user_id: str
 ) -> int | None:
     """Mark a known conversation's last message now and return its id (None if it is new)."""
-    stmt = (
-        update(Conversation)
-        .where(
-            Conversation.platform == platform,
-            Conversation.chat_id == chat_id,
-            Conversation.user_id == user_id,
-        )
-        .values(last_message_at=utcnow())
-        .returning(Conversation.id)
-        .execution_options(synchronize_session=False)  # a fresh session: nothing to refresh
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    params = {"p_platform": platform, "p_chat": chat_id, "p_user": user_id, "p_now": utcnow()}
+    return (await session.execute(_TOUCH, params)).scalar_one_or_none()
