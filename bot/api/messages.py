@@ -133,12 +133,15 @@ async def query_messages(request: web.Request, who: Principal) -> tuple[list[dic
             window = await id_bounds(session, since, until)
         found: Sequence[Message] = []
         if window is not None:  # None: no message at all on the window's days
-            stmt = within(stmt, Message.id, window)
             if q and usable(q):  # the bigram index (storage/search.py): LIKE semantics, folded
                 dialect = runtime.engine.dialect.name
+                # The bounds go on the index's id only: on messages.id as well, PostgreSQL
+                # would count the window twice (ids and dates agree) and sort every match.
                 stmt, order = restrict(stmt, q, dialect, Message.id, since, until, window)
-            elif q:  # one character: a scan, bounded by the other filters and the page size
-                stmt = stmt.where(Message.text.like(_like(q), escape="\\"))
+            else:
+                stmt = within(stmt, Message.id, window)
+                if q:  # one character: a scan, bounded by the other filters and the page size
+                    stmt = stmt.where(Message.text.like(_like(q), escape="\\"))
             if cursor is not None:
                 stmt = stmt.where(order < cursor)
             found = (await session.scalars(stmt.order_by(order.desc()).limit(limit))).all()
