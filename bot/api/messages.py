@@ -25,7 +25,7 @@ from storage.accounts import audit
 from storage.messages import Message
 from storage.privacy import mask_text
 from storage.residents import Conversation
-from storage.search import Bounds, id_bounds, restrict, usable, within
+from storage.search import Bounds, id_bounds, plan_each_search, restrict, usable, within
 
 REVIEW_ROLES = ("admin", "staff")
 ITEM = {"id": "integer", "conversation_id": "integer", "direction": "string", "text": "string",
@@ -128,6 +128,8 @@ async def query_messages(request: web.Request, who: Principal) -> tuple[list[dic
         raise web.HTTPBadRequest(text="q is at most 100 characters")
     stmt, order = _filtered(request, select(Message), since, until), Message.id
     async with runtime.sessions() as session, session.begin():
+        if q or since is not None or until is not None:
+            await plan_each_search(session)
         window: Bounds | None = (None, None)
         if since is not None or until is not None:  # the window as exact id bounds
             window = await id_bounds(session, since, until)
