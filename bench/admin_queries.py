@@ -59,7 +59,11 @@ SEARCHES: tuple[tuple[str, dict[str, str]], ...] = (
     ("路灯 page 5", {"q": "路灯", "page": "5"}),
     ("不亮了 page 5", {"q": "不亮了", "page": "5"}),
     ("1 char 灯", {"q": "灯"}),
+    ("灯 + 200-170 d ago", {"q": "灯", "since": (NOW - 200 * DAY).isoformat(),
+                           "until": (NOW - 170 * DAY).isoformat()}),
     ("no q (all)", {}),
+    ("no q + 200-170 d ago", {"since": (NOW - 200 * DAY).isoformat(),
+                              "until": (NOW - 170 * DAY).isoformat()}),
 )  # fmt: skip
 BOARD: tuple[tuple[str, dict[str, str]], ...] = (
     ("board all", {}),

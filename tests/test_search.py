@@ -273,3 +273,57 @@ async def test_a_message_arriving_through_the_webhook_is_found(api):
     assert resp.status == 200, await resp.text()
     assert await texts(api, "井盖") == {"西关后巷井盖松动了，孩子差点踩空"}
     assert await texts(api, "後巷") == {"西关后巷井盖松动了，孩子差点踩空"}  # traditional folds
+
+
+async def test_date_window_edges_when_ids_and_dates_disagree(api):
+    """The window's id bounds (migration 0011's day index) only narrow: dates decide.
+
+    Ids are given out of date order on purpose, as imports, backfills and edited dates
+    leave them: the lowest id is dated inside the window, the highest id is backdated into
+    it, and rows sit exactly on both edges and one microsecond outside them.
+    """
+    runtime, now = api.app[RUNTIME], utcnow()
+    since = (now - timedelta(days=40)).replace(hour=12, minute=0, second=0, microsecond=0)
+    until = since + timedelta(days=20)
+    tick = timedelta(microseconds=1)
+    dated = {
+        "lowest id, mid-window": since + timedelta(days=5),
+        "before since": since - tick,
+        "exactly since": since,
+        "exactly until": until,
+        "just before until": until - tick,
+        "long before": since - timedelta(days=100),
+        "after until": until + timedelta(days=1),
+        "highest id, backdated": since + timedelta(days=1),
+    }
+    ids = await _store(runtime, [f"窨井盖 {name}" for name in dated], "edges")
+    async with runtime.sessions() as session, session.begin():
+        for message_id, created in zip(ids, dated.values(), strict=True):
+            message = await session.get(Message, message_id)
+            assert message is not None
+            message.created_at = created
+    by_name = dict(zip(dated, ids, strict=True))
+    inside = ["highest id, backdated", "just before until", "exactly since",
+              "lowest id, mid-window"]  # fmt: skip
+    expected = [by_name[name] for name in inside]
+    assert expected == sorted(expected, reverse=True)
+    window = {"since": since.isoformat(), "until": until.isoformat()}
+    for q in ("窨井盖", "窨"):  # the bigram index and the one-character scan
+        for limit in (100, 1):  # one page, and one message a page through the cursor
+            found = [item["id"] for item in await search(api, q, limit=limit, **window)]
+            assert found == expected, (q, limit)
+    everything = {"limit": "100", **window}
+    resp = await api.get("/api/messages?" + urlencode(everything), headers=ADMIN)
+    assert [item["id"] for item in (await resp.json())["items"]] == expected  # no q
+    after = [by_name[name] for name in dated if dated[name] >= since]
+    assert [i["id"] for i in await search(api, "窨井盖", since=since.isoformat())] == sorted(
+        after, reverse=True
+    )
+    before = [by_name[name] for name in dated if dated[name] < until]
+    assert [i["id"] for i in await search(api, "窨井盖", until=until.isoformat())] == sorted(
+        before, reverse=True
+    )
+    empty = {"since": (since - timedelta(days=60)).isoformat(),
+             "until": (since - timedelta(days=50)).isoformat()}  # fmt: skip
+    assert await search(api, "窨井盖", **empty) == []  # no message on those days at all
+    assert await search(api, "窨井盖", since=until.isoformat(), until=since.isoformat()) == []

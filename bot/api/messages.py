@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from bot.api.core import (
     Param,
@@ -24,7 +25,7 @@ from storage.accounts import audit
 from storage.messages import Message
 from storage.privacy import mask_text
 from storage.residents import Conversation
-from storage.search import restrict, usable
+from storage.search import Bounds, id_bounds, plan_each_search, restrict, usable, within
 
 REVIEW_ROLES = ("admin", "staff")
 ITEM = {"id": "integer", "conversation_id": "integer", "direction": "string", "text": "string",
@@ -121,18 +122,40 @@ async def query_messages(request: web.Request, who: Principal) -> tuple[list[dic
     runtime = request.app[RUNTIME]
     cursor, limit = page_args(request)
     reveal = _reveal(request, who)
-    stmt, order = select(Message), Message.id
     since, until = _date(request, "since"), _date(request, "until")
-    if q := request.query.get("q", "").strip():
-        if len(q) > 100:
-            raise web.HTTPBadRequest(text="q is at most 100 characters")
-        if usable(q):  # the bigram index (storage/search.py): LIKE semantics, folded
-            dialect = runtime.engine.dialect.name
-            stmt, order = restrict(stmt, q, dialect, Message.id, since, until)
-        else:  # one character: a scan, bounded by the other filters and the page size
-            stmt = stmt.where(Message.text.like(_like(q), escape="\\"))
-    if cursor is not None:
-        stmt = stmt.where(order < cursor)
+    q = request.query.get("q", "").strip()
+    if len(q) > 100:
+        raise web.HTTPBadRequest(text="q is at most 100 characters")
+    stmt, order = _filtered(request, select(Message), since, until), Message.id
+    async with runtime.sessions() as session, session.begin():
+        if q or since is not None or until is not None:
+            await plan_each_search(session)
+        window: Bounds | None = (None, None)
+        if since is not None or until is not None:  # the window as exact id bounds
+            window = await id_bounds(session, since, until)
+        found: Sequence[Message] = []
+        if window is not None:  # None: no message at all on the window's days
+            if q and usable(q):  # the bigram index (storage/search.py): LIKE semantics, folded
+                dialect = runtime.engine.dialect.name
+                # The bounds go on the index's id only: on messages.id as well, PostgreSQL
+                # would count the window twice (ids and dates agree) and sort every match.
+                stmt, order = restrict(stmt, q, dialect, Message.id, since, until, window)
+            else:
+                stmt = within(stmt, Message.id, window)
+                if q:  # one character: a scan, bounded by the other filters and the page size
+                    stmt = stmt.where(Message.text.like(_like(q), escape="\\"))
+            if cursor is not None:
+                stmt = stmt.where(order < cursor)
+            found = (await session.scalars(stmt.order_by(order.desc()).limit(limit))).all()
+        if reveal:
+            audit(session, who.name, "view_personal", "messages", f"search {q!r}")
+    return [_item(m, reveal) for m in found], limit
+
+
+def _filtered(
+    request: web.Request, stmt: Select[Any], since: datetime | None, until: datetime | None
+) -> Select[Any]:
+    """The search's filters other than q: platform, intent, direction, confidence, dates."""
     for name, column in (("platform", Message.platform), ("intent", Message.intent)):
         if value := request.query.get(name):
             stmt = stmt.where(column == value)
@@ -142,7 +165,7 @@ async def query_messages(request: web.Request, who: Principal) -> tuple[list[dic
         stmt = stmt.where(Message.confidence >= low)
     if (high := _float(request, "max_confidence")) is not None:
         stmt = stmt.where(Message.confidence <= high)
-    if since is not None:
+    if since is not None:  # exactly: the id bounds only narrow
         stmt = stmt.where(Message.created_at >= since)
     if until is not None:
         stmt = stmt.where(Message.created_at < until)
@@ -150,11 +173,7 @@ async def query_messages(request: web.Request, who: Principal) -> tuple[list[dic
         stmt = stmt.join(Conversation, Conversation.id == Message.conversation_id).where(
             Conversation.handed_off.is_(True)
         )
-    async with runtime.sessions() as session, session.begin():
-        found = (await session.scalars(stmt.order_by(order.desc()).limit(limit))).all()
-        if reveal:
-            audit(session, who.name, "view_personal", "messages", f"search {q!r}")
-    return [_item(m, reveal) for m in found], limit
+    return stmt
 
 
 @endpoint(
