@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +14,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.util.concurrency import await_only, in_greenlet
 
 # Seconds a request waits for a pooled connection before it is answered 503 (the platforms
 # redeliver); SQLAlchemy's default of 30 s would outlast every platform's deadline.
 POOL_TIMEOUT = 4.0
-BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for its turn before giving up
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -50,70 +46,16 @@ def _make_sqlite_transactional(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
-
-    writers = _WriterQueue()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         if conn.get_execution_options().get(_READ_ONLY):
             conn.exec_driver_sql("BEGIN")  # a WAL reader neither waits for nor blocks the writer
-            return
-        writers.enter(conn.info)
-        try:
+        else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
-            writers.leave(conn.info)
-            raise
-
-    @event.listens_for(engine.sync_engine, "commit")
-    @event.listens_for(engine.sync_engine, "rollback")
-    def _on_end(conn: Any) -> None:
-        writers.leave(conn.info)
-
-    @event.listens_for(engine.sync_engine, "checkin")
-    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
-        writers.leave(record.info)  # whatever ended the transaction, the turn is over
-
-
-class _WriterQueue:
-    """One SQLite write transaction at a time in this process, the others queued in order.
-
-    Without it, writers of the same process meet at SQLite's file lock, and the loser waits
-    in SQLite's busy handler, which sleeps 1, 2, 5 … up to 100 ms between tries: tails of
-    hundreds of ms at a few hundred writes a second. A turn ends at COMMIT or ROLLBACK (the
-    events fire just before them: the next writer may meet the lock for that statement's
-    duration, a millisecond in the busy handler) or when the connection goes back to the
-    pool. Writers of other processes still meet at the file lock. Only for code running
-    under SQLAlchemy's asyncio greenlets (all of the service's).
-    """
-
-    KEY = "linli_writer"
-
-    def __init__(self) -> None:
-        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    def enter(self, info: dict[str, Any]) -> None:
-        """Wait for this process's turn to write (bounded like SQLite's own busy timeout)."""
-        if self.KEY in info or not in_greenlet():
-            return
-        lock = self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
-        try:
-            await_only(asyncio.wait_for(lock.acquire(), BUSY_TIMEOUT))
-        except TimeoutError:
-            reason = Exception("waited too long for this process's other writers")
-            raise sa_exc.OperationalError("BEGIN IMMEDIATE", {}, reason) from None
-        info[self.KEY] = lock
-
-    def leave(self, info: dict[str, Any]) -> None:
-        """End this connection's turn, if it has one."""
-        lock = info.pop(self.KEY, None)
-        if lock is not None and lock.locked():
-            lock.release()
 
 
 _READ_ONLY = "linli_read_only"

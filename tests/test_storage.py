@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from storage.community import match_grid
 from storage.db import create_engine, read_only, session_factory
@@ -91,34 +90,6 @@ async def test_a_read_only_session_does_not_hold_up_a_writer(db_url):
                 get_or_create_conversation(writer, "generic", "c8", "u8"), timeout=10
             )
     assert conv.id is not None
-    await engine.dispose()
-
-
-async def test_writers_of_one_process_queue_instead_of_meeting_sqlites_lock(db_url):
-    if not db_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL has row locks, not one writer at a time")
-    engine = create_engine(db_url)
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _no_busy_wait(dbapi_connection, _record):  # SQLite's busy handler would hide it
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout=1000")  # a writer meeting the lock fails in 1 s
-        cursor.close()
-
-    sessions = session_factory(engine)
-    order: list[str] = []
-
-    async def write(user: str, hold: float) -> None:
-        async with sessions() as s, s.begin():
-            await get_or_create_conversation(s, "generic", user, user)
-            order.append(user)
-            await asyncio.sleep(hold)  # other writers arrive meanwhile
-
-    first = asyncio.create_task(write("w0", 2.0))
-    await asyncio.sleep(0.1)
-    await asyncio.gather(first, *(write(f"w{i}", 0) for i in range(1, 6)))
-    # every writer waited for its turn (meeting SQLite's lock for the 2 s, it would fail)
-    assert order[0] == "w0" and sorted(order) == [f"w{i}" for i in range(6)]
     await engine.dispose()
 
 
