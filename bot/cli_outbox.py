@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.config import load_settings
 from storage.db import create_engine, session_factory
-from storage.outbox import DeadLetter, failed_deliveries, retry_failed
+from storage.dead_letters import DeadLetter, failed_deliveries, retry_failed
 
 
 def _mask(user_id: str) -> str:

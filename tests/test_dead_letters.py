@@ -6,8 +6,8 @@ import asyncio
 
 from bot.cli import main
 from storage.db import create_engine, session_factory
+from storage.dead_letters import failed_deliveries, retry_failed
 from storage.messages import FAILED, PENDING, SENT
-from storage.outbox import failed_deliveries, retry_failed
 from tests import fake_wecom as wecom
 from tests.conftest_platforms import messages, queue_replies, settled
 from tests.support import write_config
