@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Exists, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -17,9 +17,24 @@ from storage.residents import Conversation
 
 # Aliases made once: a fresh aliased() per call costs more CPU than the query it is in
 # (SQLAlchemy adapts every column of a new alias), and it defeats the compiled-SQL cache.
-_EARLIER = aliased(Message, name="earlier")
-_INBOUND = aliased(Message, name="inbound")
+_OTHER = aliased(Message, name="other")  # another reply of the same conversation
+_INBOUND = aliased(Message, name="inbound")  # the message a reply answers
+_THIS = aliased(Message, name="this")  # the reply a statement is about, by its id
 _SAME_USER = aliased(Conversation, name="same_user")
+
+
+def _other_reply(*where: ColumnElement[bool]) -> Exists:
+    """EXISTS another outbound message of the row's conversation that matches where."""
+    return exists().where(
+        _OTHER.conversation_id == Message.conversation_id, _OTHER.direction == "out", *where
+    )
+
+
+# No earlier reply of the same conversation is still waiting or being sent.
+_NOT_BLOCKED = ~_other_reply(_OTHER.id < Message.id, _OTHER.status.in_((PENDING, SENDING)))
+# A later reply of the same conversation waits to be sent.
+_LATER_WAITING = _other_reply(_OTHER.id > Message.id, _OTHER.status == PENDING)
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -52,7 +67,7 @@ async def due_deliveries(session: AsyncSession, limit: int = 50) -> list[int]:
             Message.direction == "out",
             Message.status == PENDING,
             Message.next_attempt_at <= utcnow(),
-            _not_blocked(),
+            _NOT_BLOCKED,
         )
         .order_by(Message.id)
         .limit(limit)
@@ -66,15 +81,14 @@ async def waiting_behind(
     """The reply's own status, and when the earliest unsettled earlier reply of its
     conversation is next tried (None: nothing earlier is unsettled; mid-send counts as now)."""
     status = await session.scalar(select(Message.status).where(Message.id == message_id))
-    earlier = _EARLIER
-    mine = select(Message.conversation_id).where(Message.id == message_id).scalar_subquery()
+    mine = select(_THIS.conversation_id).where(_THIS.id == message_id).scalar_subquery()
     rows = (
         await session.execute(
-            select(earlier.status, earlier.next_attempt_at).where(
-                earlier.conversation_id == mine,
-                earlier.direction == "out",
-                earlier.id < message_id,
-                earlier.status.in_((PENDING, SENDING)),
+            select(_OTHER.status, _OTHER.next_attempt_at).where(
+                _OTHER.conversation_id == mine,
+                _OTHER.direction == "out",
+                _OTHER.id < message_id,
+                _OTHER.status.in_((PENDING, SENDING)),
             )
         )
     ).all()
@@ -88,28 +102,17 @@ async def next_in_line(session: AsyncSession, message_id: int) -> int | None:
     return await session.scalar(_NEXT_IN_LINE, {"message_id": message_id, "now": utcnow()})
 
 
-def _not_blocked() -> ColumnElement[bool]:
-    """No earlier reply of the same conversation is still waiting or being sent."""
-    earlier = _EARLIER
-    return ~exists().where(
-        earlier.conversation_id == Message.conversation_id,
-        earlier.direction == "out",
-        earlier.id < Message.id,
-        earlier.status.in_((PENDING, SENDING)),
-    )
-
-
 _NEXT_IN_LINE = (
     select(Message.id)
     .where(
         Message.conversation_id
-        == select(_INBOUND.conversation_id)
-        .where(_INBOUND.id == bindparam("message_id"))
+        == select(_THIS.conversation_id)
+        .where(_THIS.id == bindparam("message_id"))
         .scalar_subquery(),
         Message.direction == "out",
         Message.status == PENDING,
         Message.next_attempt_at <= bindparam("now"),  # a later time: its own job waits for it
-        _not_blocked(),
+        _NOT_BLOCKED,
     )
     .order_by(Message.id)
     .limit(1)
@@ -123,7 +126,7 @@ _CLAIM = (
     .values(status=SENDING, next_attempt_at=bindparam("until"), attempts=Message.attempts + 1)
     .execution_options(synchronize_session=False)
 )
-_CLAIM_IN_ORDER = _CLAIM.where(_not_blocked())
+_CLAIM_IN_ORDER = _CLAIM.where(_NOT_BLOCKED)
 _LAST_INBOUND = (
     select(func.max(_SAME_USER.last_message_at))
     .where(
@@ -131,12 +134,6 @@ _LAST_INBOUND = (
         _SAME_USER.user_id == Conversation.user_id,
     )
     .scalar_subquery()
-)
-_LATER_WAITING = exists().where(
-    _EARLIER.conversation_id == Message.conversation_id,
-    _EARLIER.direction == "out",
-    _EARLIER.id > Message.id,
-    _EARLIER.status == PENDING,
 )
 _CLAIMED = (
     select(
