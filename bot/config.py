@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationError, field_validator
 
 CATEGORIES = (
     "streetlight", "sanitation", "road", "water", "gas", "noise", "mediation", "home_care",
@@ -32,6 +33,7 @@ PLATFORM_ENV = {
     ),
 }  # fmt: skip
 _AES_KEY = re.compile(r"[A-Za-z0-9+/]{43}")
+ADMIN_TOKEN_MIN_CHARS = 32
 
 
 class ConfigError(Exception):
@@ -96,6 +98,9 @@ class Http(_Strict):
     linger_seconds: Annotated[float, Field(ge=0, le=60)] = 2
     max_header_line_bytes: Annotated[int, Field(ge=1024, le=65536)] = 8190
     max_header_field_bytes: Annotated[int, Field(ge=1024, le=65536)] = 8190
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks); from any
+    # other peer the connection's own address is the client (LINLI_TRUSTED_PROXIES overrides).
+    trusted_proxies: tuple[IPvAnyNetwork, ...] = ()
 
 
 class Connectors(_Strict):
@@ -143,6 +148,22 @@ class Privacy(_Strict):
     message_retention_days: Annotated[int, Field(ge=0)] = 365
 
 
+class Auth(_Strict):
+    """Token lifetimes, the back-off after failed logins and tokens, password checking."""
+
+    api_token_days: Annotated[int, Field(gt=0, le=3650)] = 90
+    session_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 12
+    login_free_failures: Annotated[int, Field(gt=0)] = 5  # one name from one client address
+    login_free_failures_per_address: Annotated[int, Field(gt=0)] = 20  # any name, one address
+    login_free_failures_per_name: Annotated[int, Field(gt=0)] = 20  # one name, any address
+    bearer_free_failures: Annotated[int, Field(gt=0)] = 20  # wrong tokens from one address
+    first_delay_seconds: Annotated[float, Field(gt=0, le=3600)] = 1
+    max_delay_seconds: Annotated[float, Field(gt=0, le=86400)] = 900
+    forget_after_seconds: Annotated[float, Field(gt=0, le=7 * 86400)] = 3600
+    password_checks_at_once: Annotated[int, Field(gt=0, le=64)] = 2
+    password_checks_waiting: Annotated[int, Field(ge=0, le=10000)] = 32
+
+
 class FileConfig(_Strict):
     """The whole of config.yml."""
 
@@ -156,6 +177,7 @@ class FileConfig(_Strict):
     connectors: Connectors = Connectors()
     pacing: Pacing = Pacing()
     privacy: Privacy = Privacy()
+    auth: Auth = Auth()
     wechat: WeChatSettings = WeChatSettings()
     seed_file: str = "seed/demo.yml"
 
@@ -182,6 +204,7 @@ class Settings(BaseModel):
     nlu_urls: tuple[str, ...] = ("http://127.0.0.1:5005",)
     var_dir: Path = Path("var")
     admin_token: str | None = None
+    trusted_proxies: tuple[IPvAnyNetwork, ...] = ()
     secret_key: str | None = None
     public_url: str = "http://127.0.0.1:8080"
     generic_secret: str | None = None
@@ -244,6 +267,36 @@ def _platform_env(env: dict[str, str], problems: list[str]) -> dict[str, Any]:
     return values
 
 
+def _trusted_proxies(
+    env: dict[str, str], file: FileConfig, problems: list[str]
+) -> tuple[IPvAnyNetwork, ...]:
+    """LINLI_TRUSTED_PROXIES (comma-separated addresses or networks), else config.yml's list."""
+    raw = env.get("LINLI_TRUSTED_PROXIES")
+    if raw is None:
+        return file.http.trusted_proxies
+    networks = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item))
+        except ValueError:
+            problems.append(f"LINLI_TRUSTED_PROXIES: {item!r} is not an IP address or network")
+    return tuple(networks)
+
+
+def _admin_token(env: dict[str, str], problems: list[str]) -> str | None:
+    """The bootstrap admin token: long enough that it cannot be guessed, or none."""
+    token = env.get("LINLI_ADMIN_TOKEN") or None
+    if token is not None and len(token) < ADMIN_TOKEN_MIN_CHARS:
+        problems.append(
+            f"LINLI_ADMIN_TOKEN: {len(token)} characters, needs at least "
+            f"{ADMIN_TOKEN_MIN_CHARS} (make one: python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))')"
+        )
+    return token
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read config.yml and the environment; raise ConfigError listing every problem."""
     env = dict(os.environ if environ is None else environ)
@@ -280,6 +333,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if not nlu_urls or not all(u.startswith(("http://", "https://")) for u in nlu_urls):
         problems.append("LINLI_NLU_URL: give one or more http:// URLs, comma-separated")
     platforms = _platform_env(env, problems)
+    trusted_proxies = _trusted_proxies(env, file, problems)
+    admin_token = _admin_token(env, problems)
     host = env.get("LINLI_HTTP_HOST", "127.0.0.1")
     public_url = env.get("LINLI_PUBLIC_URL", "").strip().rstrip("/") or f"http://{host}:{port}"
     if not public_url.startswith(("http://", "https://")):
@@ -297,7 +352,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         redis_url=redis_url,
         nlu_urls=nlu_urls,
         var_dir=Path(env.get("LINLI_VAR_DIR", "var")),
-        admin_token=env.get("LINLI_ADMIN_TOKEN") or None,
+        admin_token=admin_token,
+        trusted_proxies=trusted_proxies,
         secret_key=env.get("LINLI_SECRET_KEY") or None,
         public_url=public_url,
         generic_secret=env.get("LINLI_GENERIC_SECRET") or None,

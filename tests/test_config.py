@@ -104,3 +104,29 @@ def test_cli_exits_with_the_message(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.startswith("linli: configuration:")
     assert "http.max_body_bytes" in err
+
+
+def test_a_short_bootstrap_admin_token_stops_the_start_in_one_line():
+    config = str(REPO / "config.yml")
+    with pytest.raises(ConfigError) as err:
+        load_settings(env_for(Path(config), LINLI_ADMIN_TOKEN="x" * 31))
+    [line] = str(err.value).splitlines()
+    assert line.startswith("LINLI_ADMIN_TOKEN: 31 characters, needs at least 32")
+    assert load_settings(env_for(Path(config), LINLI_ADMIN_TOKEN="x" * 32)).admin_token == "x" * 32
+
+
+def test_trusted_proxies_come_from_the_file_or_the_environment(tmp_path):
+    data = repo_config()
+    data["http"]["trusted_proxies"] = ["10.0.0.0/8", "127.0.0.1"]
+    path = write(tmp_path, data)
+    assert [str(n) for n in load_settings(env_for(path)).trusted_proxies] == [
+        "10.0.0.0/8",
+        "127.0.0.1/32",
+    ]
+    settings = load_settings(env_for(path, LINLI_TRUSTED_PROXIES="::1, 192.168.0.0/16"))
+    assert [str(n) for n in settings.trusted_proxies] == ["::1/128", "192.168.0.0/16"]
+    with pytest.raises(ConfigError, match=r"LINLI_TRUSTED_PROXIES: 'proxy' is not an IP"):
+        load_settings(env_for(path, LINLI_TRUSTED_PROXIES="proxy"))
+    data["http"]["trusted_proxies"] = ["10.0.0.1/8"]  # host bits set: a typo, not a network
+    with pytest.raises(ConfigError, match=r"http\.trusted_proxies"):
+        load_settings(env_for(write(tmp_path, data)))
