@@ -23,10 +23,12 @@ from bot.events import InboundEvent
 from bot.http_limits import body_limits
 from bot.ingest import accept
 from bot.outbox_dispatch import OutboxDispatcher, outbox_queue
+from bot.passwords import PasswordChecks
 from bot.responses import error_middleware
 from bot.runtime import RUNTIME, SETTINGS, Runtime, services_from
 from bot.scheduler import JobScheduler
 from bot.tasks import background_task, cancel_and_wait
+from bot.throttle import Throttle
 from bot.worker import InboundWorker, sweep_forever
 from handlers.jobs import default_jobs
 from handlers.registry import default_registry
@@ -114,6 +116,8 @@ def _runtime_ctx(settings: Settings, connectors: dict[str, Connector]):  # type:
         await nlu.start()
         for connector in connectors.values():
             await connector.start(redis)
+        auth = settings.file.auth
+        passwords = PasswordChecks(auth.password_checks_at_once, auth.password_checks_waiting)
         app[RUNTIME] = Runtime(
             settings=settings,
             engine=engine,
@@ -122,6 +126,8 @@ def _runtime_ctx(settings: Settings, connectors: dict[str, Connector]):  # type:
             nlu=nlu,
             registry=default_registry(),
             services=services_from(settings),
+            throttle=Throttle(redis, auth),
+            passwords=passwords,
             connectors=connectors,
         )
         try:
@@ -132,6 +138,7 @@ def _runtime_ctx(settings: Settings, connectors: dict[str, Connector]):  # type:
             await _bounded(nlu.close(), "closing the NLU client")
             await _bounded(redis.aclose(), "closing Redis")
             await _bounded(engine.dispose(), "closing the database pool")
+            passwords.close()
             if embedded is not None:
                 await asyncio.to_thread(embedded.stop)
 

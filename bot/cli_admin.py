@@ -6,15 +6,19 @@ import argparse
 import asyncio
 import getpass
 import sys
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from storage.accounts import ROLES, audit, create_user, issue_token, user_by_name
+from storage.base import utcnow
 from storage.community import Worker
 from storage.db import create_engine, session_factory
 
 
-async def _create(url: str, args: argparse.Namespace, password: str | None) -> str:
+async def _create(
+    url: str, args: argparse.Namespace, password: str | None, expires: datetime
+) -> str:
     engine = create_engine(url)
     try:
         async with session_factory(engine)() as session, session.begin():
@@ -31,20 +35,22 @@ async def _create(url: str, args: argparse.Namespace, password: str | None) -> s
                 password=password, worker_id=worker_id,
             )  # fmt: skip
             audit(session, "cli", "create_user", f"user:{user.username}", user.role)
-            return await issue_token(session, user, "cli")
+            return await issue_token(session, user, "cli", expires)
     finally:
         await engine.dispose()
 
 
-async def _token(url: str, username: str) -> str:
+async def _token(url: str, username: str, expires: datetime) -> str:
     engine = create_engine(url)
     try:
         async with session_factory(engine)() as session, session.begin():
             user = await user_by_name(session, username)
             if user is None:
                 raise SystemExit(f"linli admin: no user {username!r}")
+            if not user.active:
+                raise SystemExit(f"linli admin: user {username!r} is deactivated")
             audit(session, "cli", "issue_token", f"user:{username}")
-            return await issue_token(session, user, "cli")
+            return await issue_token(session, user, "cli", expires)
     finally:
         await engine.dispose()
 
@@ -56,8 +62,10 @@ def cmd_admin(args: argparse.Namespace) -> int:
 
     settings = _settings()
     upgrade(settings.database_url)
+    expires = utcnow() + timedelta(days=settings.file.auth.api_token_days)
     if args.admin_command == "token":
-        print(asyncio.run(_token(settings.database_url, args.username)))
+        print(asyncio.run(_token(settings.database_url, args.username, expires)))
+        print(f"linli admin: the token expires {expires:%Y-%m-%d %H:%M} UTC", file=sys.stderr)
         return 0
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
     if password is None and sys.stdin.isatty():
@@ -65,7 +73,8 @@ def cmd_admin(args: argparse.Namespace) -> int:
     if password is not None and len(password) < 10:
         print("linli admin: the password needs at least 10 characters", file=sys.stderr)
         return 2
-    print(asyncio.run(_create(settings.database_url, args, password)))
+    print(asyncio.run(_create(settings.database_url, args, password, expires)))
+    print(f"linli admin: the token expires {expires:%Y-%m-%d %H:%M} UTC", file=sys.stderr)
     return 0
 
 
@@ -73,12 +82,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     """Register `linli admin ...`."""
     admin = sub.add_parser("admin", help="users and tokens of the admin API")
     inner = admin.add_subparsers(dest="admin_command", required=True)
-    create = inner.add_parser("create-user", help="create a user and print a token for it")
+    create = inner.add_parser(
+        "create-user", help="create a user and print a token for it (auth.api_token_days)"
+    )
     create.add_argument("username")
     create.add_argument("--role", choices=ROLES, required=True)
     create.add_argument("--name", help="display name")
     create.add_argument("--worker", help="for grid_worker: the worker's name (scopes to a grid)")
     create.add_argument("--password-stdin", action="store_true", help="read the password")
-    token = inner.add_parser("token", help="print a new token for a user")
+    token = inner.add_parser("token", help="print a new token for a user (auth.api_token_days)")
     token.add_argument("username")
     admin.set_defaults(func=cmd_admin)

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.metrics import Metrics
+from bot.passwords import PasswordChecks
+from bot.throttle import Throttle
 from handlers.context import CategoryRule, Services
 from handlers.registry import Registry
 from nlu.client import NLUClient
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Runtime:
-    """Engine, sessions, Redis, NLU client, handler registry and connectors of one process."""
+    """Engine, sessions, Redis, NLU client, handlers, connectors and login checks of a process."""
 
     settings: Settings
     engine: AsyncEngine
@@ -34,6 +36,8 @@ class Runtime:
     nlu: NLUClient
     registry: Registry
     services: Services
+    throttle: Throttle  # back-off after failed logins and tokens (Redis)
+    passwords: PasswordChecks  # argon2 off the event loop
     connectors: dict[str, Connector] = field(default_factory=dict)
     outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
     clock: Callable[[], datetime] = utcnow  # tests replace it to move time (SLA, reminders)

@@ -2,7 +2,8 @@
 
 Roles: admin, staff, grid_worker (linked to a Worker, so to a grid), provider (linked to a
 home-care provider organisation) and volunteer. Passwords are argon2 hashes; tokens are
-stored as SHA-256 digests only, so a database copy does not leak working tokens.
+stored as SHA-256 digests only, so a database copy does not leak working tokens. Every
+token has an expiry; revoking deletes it, and a deactivated user's tokens are deleted too.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, select, true
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, delete, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -48,7 +49,7 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(64))
-    expires_at: Mapped[datetime | None] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -93,17 +94,18 @@ async def create_user(
     *,
     display_name: str | None = None,
     password: str | None = None,
+    password_hash: str | None = None,
     worker_id: int | None = None,
     provider_id: int | None = None,
 ) -> User:
-    """Create a user; the role must be one of ROLES."""
+    """Create a user; the role must be one of ROLES (a password, or its hash made already)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
     user = User(
         username=username,
         display_name=display_name or username,
         role=role,
-        password_hash=hash_password(password) if password else None,
+        password_hash=password_hash or (hash_password(password) if password else None),
         worker_id=worker_id,
         provider_id=provider_id,
     )
@@ -112,9 +114,7 @@ async def create_user(
     return user
 
 
-async def issue_token(
-    session: AsyncSession, user: User, label: str, expires_at: datetime | None = None
-) -> str:
+async def issue_token(session: AsyncSession, user: User, label: str, expires_at: datetime) -> str:
     """Create a new bearer token for a user and return it (shown once, stored hashed)."""
     token = secrets.token_urlsafe(32)
     session.add(
@@ -127,14 +127,88 @@ async def issue_token(
 async def user_for_token(session: AsyncSession, token: str, now: datetime) -> User | None:
     """The active user a bearer token belongs to, if it is valid and not expired."""
     stmt = (
-        select(User, ApiToken.expires_at)
+        select(User)
         .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.digest == token_digest(token), User.active.is_(True))
+        .where(
+            ApiToken.digest == token_digest(token),
+            ApiToken.expires_at > now,
+            User.active.is_(True),
+        )
     )
-    row = (await session.execute(stmt)).first()
-    if row is None or (row[1] is not None and row[1] < now):
-        return None
-    return row[0]
+    return (await session.scalars(stmt)).first()
+
+
+async def revoke_token_value(session: AsyncSession, token: str) -> ApiToken | None:
+    """Delete the token with this value (a logout); the deleted row, if there was one."""
+    stmt = select(ApiToken).where(ApiToken.digest == token_digest(token))
+    row = (await session.scalars(stmt)).first()
+    if row is not None:
+        await session.delete(row)
+        await session.flush()
+    return row
+
+
+async def revoke_token(session: AsyncSession, token_id: int) -> ApiToken | None:
+    """Delete one token by its id; the deleted row, if there was one."""
+    row = await session.get(ApiToken, token_id)
+    if row is not None:
+        await session.delete(row)
+        await session.flush()
+    return row
+
+
+async def revoke_tokens_of(session: AsyncSession, user_id: int) -> int:
+    """Delete every token of a user; how many there were."""
+    result = await session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def live_tokens_of(
+    session: AsyncSession, user_id: int, now: datetime, before_id: int | None, limit: int
+) -> list[ApiToken]:
+    """A user's unexpired tokens, newest first, below a cursor id."""
+    stmt = select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.expires_at > now)
+    if before_id is not None:
+        stmt = stmt.where(ApiToken.id < before_id)
+    return list((await session.scalars(stmt.order_by(ApiToken.id.desc()).limit(limit))).all())
+
+
+async def live_token_counts(
+    session: AsyncSession, user_ids: list[int], now: datetime
+) -> dict[int, int]:
+    """How many unexpired tokens each of these users has."""
+    stmt = (
+        select(ApiToken.user_id, func.count())
+        .where(ApiToken.user_id.in_(user_ids), ApiToken.expires_at > now)
+        .group_by(ApiToken.user_id)
+    )
+    return {user_id: count for user_id, count in (await session.execute(stmt)).all()}
+
+
+async def purge_expired_tokens(session: AsyncSession, now: datetime) -> int:
+    """Delete tokens past their expiry (they no longer work anyway); how many."""
+    result = await session.execute(delete(ApiToken).where(ApiToken.expires_at <= now))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def set_active(session: AsyncSession, user: User, active: bool) -> int:
+    """Deactivate (its tokens are deleted: reactivating revives none) or reactivate a user."""
+    user.active = active
+    await session.flush()
+    return 0 if active else await revoke_tokens_of(session, user.id)
+
+
+async def list_users(session: AsyncSession, before_id: int | None, limit: int) -> list[User]:
+    """Users, newest first, below a cursor id."""
+    stmt = select(User)
+    if before_id is not None:
+        stmt = stmt.where(User.id < before_id)
+    return list((await session.scalars(stmt.order_by(User.id.desc()).limit(limit))).all())
+
+
+async def user_by_id(session: AsyncSession, user_id: int) -> User | None:
+    """A user by id."""
+    return await session.get(User, user_id)
 
 
 async def user_by_name(session: AsyncSession, username: str) -> User | None:

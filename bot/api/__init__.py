@@ -16,6 +16,7 @@ from bot.api import (
     services,
     stats,
     tickets,
+    tokens,
 )
 
 
@@ -24,6 +25,6 @@ def register(app: web.Application) -> None:
     core.register(
         app,
         [accounts, bookings, conversations, messages, nlu_models, nlu_review, services, stats,
-         tickets],
+         tickets, tokens],
     )  # fmt: skip
     retraining.register(app)

@@ -19,70 +19,40 @@ from bot.api.core import (
     page_args,
     principal,
 )
+from bot.api.logins import LoginRefused, password_login, refusal_response
+from bot.passwords import PasswordChecksBusy
 from bot.responses import error
 from bot.runtime import RUNTIME
-from storage.accounts import (
-    ROLES,
-    AuditEntry,
-    audit,
-    create_user,
-    issue_token,
-    password_matches,
-    user_by_name,
-)
+from storage.accounts import ROLES, AuditEntry, audit, create_user, issue_token
 from storage.community import Worker
 from storage.home_care import CareProvider
 
-LOGIN_LIMIT = 5  # failed attempts per username (and per client address) …
-LOGIN_WINDOW = 600  # … in this many seconds
-SESSION = timedelta(hours=12)
+
+def api_token_lifetime(request: web.Request) -> timedelta:
+    """How long a token printed for a user lasts (auth.api_token_days)."""
+    return timedelta(days=request.app[RUNTIME].settings.file.auth.api_token_days)
 
 
-async def _too_many(request: web.Request, username: str) -> bool:
-    """Count a failed login; True when the username or address is over the limit."""
-    redis = request.app[RUNTIME].redis
-    keys = [f"linli:login:user:{username}", f"linli:login:addr:{request.remote or '?'}"]
-    over = False
-    for key in keys:
-        count = await redis.incr(key)
-        if count == 1:
-            await redis.expire(key, LOGIN_WINDOW)
-        over = over or count > LOGIN_LIMIT
-    return over
-
-
-async def _blocked(request: web.Request, username: str) -> bool:
-    redis = request.app[RUNTIME].redis
-    for key in (f"linli:login:user:{username}", f"linli:login:addr:{request.remote or '?'}"):
-        if int(await redis.get(key) or 0) >= LOGIN_LIMIT:
-            return True
-    return False
-
-
-@endpoint("POST", "/api/login", "Exchange a username and password for a 12-hour token",
-          roles=ALL_ROLES, public=True, body={"username": "string", "password": "string"},
-          item={"token": "string", "role": "string", "expires_at": "string"},
-          errors=(429,))  # fmt: skip
+@endpoint(
+    "POST",
+    "/api/login",
+    "Exchange a username and password for a session token (auth.session_hours)",
+    roles=ALL_ROLES,
+    public=True,
+    body={"username": "string", "password": "string"},
+    item={"token": "string", "role": "string", "expires_at": "string"},
+    errors=(429, 503),
+)
 async def login(request: web.Request) -> web.Response:
-    """POST /api/login; 5 failed attempts in 10 minutes lock the name and the address out."""
-    runtime = request.app[RUNTIME]
+    """POST /api/login; failures make further tries wait, growing (bot/throttle.py)."""
     data = await json_body(request, ["username", "password"])
     username = data["username"].strip()[:64]
-    if await _blocked(request, username):
-        return error(429, "too_many_attempts", "too many failed logins; try again in 10 minutes")
-    async with runtime.sessions() as session, session.begin():
-        user = await user_by_name(session, username)
-        if (
-            user is None
-            or not user.active
-            or not password_matches(user.password_hash, data["password"])
-        ):
-            await _too_many(request, username)
-            return error(401, "unauthorized", "wrong username or password")
-        expires = runtime.clock() + SESSION
-        token = await issue_token(session, user, "login", expires)
-        audit(session, f"user:{username}", "login", f"user:{username}")
-    return web.json_response({"token": token, "role": user.role, "expires_at": expires.isoformat()})
+    try:
+        opened = await password_login(request, username, data["password"], "login")
+    except LoginRefused as refused:
+        return refusal_response(refused)
+    body = {"token": opened.token, "role": opened.role, "expires_at": opened.expires_at.isoformat()}
+    return web.json_response(body)
 
 
 @endpoint("GET", "/api/me", "The caller's identity and role", roles=ALL_ROLES,
@@ -93,11 +63,28 @@ async def me(request: web.Request) -> web.Response:
     return web.json_response({"name": who.name, "role": who.role, "grid_id": who.grid_id})
 
 
-@endpoint("POST", "/api/users", "Create a user (admin)", roles=("admin",),
-          body={"username": "string", "role": "string", "password": "string",
-                "display_name": "string", "worker": "string", "provider": "string"},
-          item={"id": "integer", "username": "string", "role": "string",
-                "token": "string"}, errors=(409,))  # fmt: skip
+@endpoint(
+    "POST",
+    "/api/users",
+    "Create a user (admin); the answer carries a token for it (auth.api_token_days)",
+    roles=("admin",),
+    body={
+        "username": "string",
+        "role": "string",
+        "password": "string",
+        "display_name": "string",
+        "worker": "string",
+        "provider": "string",
+    },
+    item={
+        "id": "integer",
+        "username": "string",
+        "role": "string",
+        "token": "string",
+        "expires_at": "string",
+    },
+    errors=(409, 503),
+)
 async def add_user(request: web.Request) -> web.Response:
     """POST /api/users: a grid_worker names the worker they are (their grid scopes them)."""
     runtime, who = request.app[RUNTIME], principal(request)
@@ -106,6 +93,10 @@ async def add_user(request: web.Request) -> web.Response:
         return error(400, "bad_request", f"role must be one of {', '.join(ROLES)}")
     if len(data["password"]) < 10:
         return error(400, "bad_request", "the password needs at least 10 characters")
+    try:
+        password_hash = await runtime.passwords.hash(data["password"])
+    except PasswordChecksBusy:
+        return error(503, "busy", "too many password checks at once; try again")
     async with runtime.sessions() as session, session.begin():
         worker_id = None
         if data["role"] == "grid_worker":
@@ -126,13 +117,20 @@ async def add_user(request: web.Request) -> web.Response:
                 user = await create_user(
                     session, data["username"].strip()[:64], data["role"],
                     display_name=str(data.get("display_name") or "") or None,
-                    password=data["password"], worker_id=worker_id, provider_id=provider_id,
+                    password_hash=password_hash, worker_id=worker_id, provider_id=provider_id,
                 )  # fmt: skip
         except IntegrityError:
             return error(409, "conflict", "that username is taken")
-        token = await issue_token(session, user, "created")
+        expires = runtime.clock() + api_token_lifetime(request)
+        token = await issue_token(session, user, "created", expires)
         audit(session, who.name, "create_user", f"user:{user.username}", user.role)
-        body = {"id": user.id, "username": user.username, "role": user.role, "token": token}
+        body = {
+            "id": user.id,
+            "username": user.username,
+            "role": user.role,
+            "token": token,
+            "expires_at": expires.isoformat(),
+        }
     return web.json_response(body)
 
 

@@ -17,8 +17,10 @@ from typing import Any
 from aiohttp import web
 
 from bot.api.openapi import openapi
+from bot.proxies import client_address
 from bot.responses import error
 from bot.runtime import RUNTIME, SETTINGS
+from bot.throttle import TooManyAttempts, bearer_subjects
 from storage.accounts import User, user_for_token
 from storage.community import Worker
 
@@ -93,14 +95,39 @@ def principal(request: web.Request) -> Principal:
     return request[PRINCIPAL]
 
 
-async def _authenticate(request: web.Request) -> Principal | None:
+def bearer_token(request: web.Request) -> str | None:
+    """The token of the Authorization: Bearer header, if there is one."""
     given = request.headers.get("Authorization", "")
-    if not given.startswith("Bearer ") or len(given) > 512:
+    if not given.startswith("Bearer "):
         return None
-    token = given[len("Bearer ") :].strip()
+    return given[len("Bearer ") :].strip()
+
+
+async def _authenticate(request: web.Request) -> Principal | None:
+    """The caller of a bearer token; counted per client address (TooManyAttempts)."""
+    token = bearer_token(request)
+    if token is None:
+        return None
+    runtime = request.app[RUNTIME]
+    subjects = bearer_subjects(runtime.settings.file.auth, client_address(request))
+    async with runtime.throttle.attempt(subjects, fail_open=True) as attempt:
+        who = await _principal_for(request, token)
+        if who is None:
+            attempt.failed()
+        return who
+
+
+async def _principal_for(request: web.Request, token: str) -> Principal | None:
+    if len(token) > 512:
+        return None
     bootstrap = request.app[SETTINGS].admin_token
     if bootstrap and hmac.compare_digest(token.encode(), bootstrap.encode()):
         return Principal(name="bootstrap-admin", role="admin")
+    return await principal_of_token(request, token)
+
+
+async def principal_of_token(request: web.Request, token: str) -> Principal | None:
+    """The user of an API or session token, unless it expired, was revoked or they left."""
     runtime = request.app[RUNTIME]
     async with runtime.sessions() as session:
         user = await user_for_token(session, token, runtime.clock())
@@ -108,6 +135,13 @@ async def _authenticate(request: web.Request) -> Principal | None:
             return None
         worker = await session.get(Worker, user.worker_id) if user.worker_id else None
     return _principal_of(user, worker)
+
+
+def too_many(wait: TooManyAttempts, what: str) -> web.Response:
+    """429 with Retry-After: this client address is waiting out its back-off."""
+    response = error(429, "too_many_attempts", f"too many failed {what} from here; {wait}")
+    response.headers["Retry-After"] = wait.retry_after
+    return response
 
 
 def _principal_of(user: User, worker: Worker | None) -> Principal:
@@ -137,7 +171,10 @@ def _guard(spec: Endpoint, handler: Handler) -> Handler:
         if has_nul([*request.query.values(), *request.match_info.values()]):
             return error(400, "bad_request", "parameters may not contain NUL characters")
         if not spec.public:
-            who = await _authenticate(request)
+            try:
+                who = await _authenticate(request)
+            except TooManyAttempts as wait:
+                return too_many(wait, "tokens")
             if who is None:
                 response = error(401, "unauthorized", "a valid bearer token is required")
                 response.headers["WWW-Authenticate"] = 'Bearer realm="linli"'

@@ -1,8 +1,8 @@
 """The OpenAPI 3.1 document of the admin API, built from the endpoints' declarations.
 
 Item fields typed "string?" may be null; every error status an endpoint can answer is
-listed (404 with a path id, 413 with a body, and what the declaration names), and a 200
-is described in each media type the endpoint answers with.
+listed (404 with a path id, 413 with a body, 429 with a token, and what the declaration
+names), and a 200 is described in each media type the endpoint answers with.
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ def _responses(spec: Endpoint) -> dict[str, Any]:
         statuses.add(413)
     if spec.public:
         statuses.discard(403)
+    else:  # wrong tokens from the caller's address: it waits (bot/throttle.py)
+        statuses.add(429)
     error_ref = {"$ref": "#/components/responses/Error"}
     return {"200": {"description": "OK", "content": content}} | {
         str(status): error_ref for status in sorted(statuses)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.console import boards, handoff, nlu_models, nlu_review, views
+from bot.console import boards, handoff, nlu_models, nlu_review, users, views
 
 
 def register(app: web.Application) -> None:
@@ -14,3 +14,4 @@ def register(app: web.Application) -> None:
     boards.register(app)
     nlu_models.register(app)
     nlu_review.register(app)
+    users.register(app)

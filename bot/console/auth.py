@@ -6,20 +6,20 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from bot.api.core import Principal, _principal_of
+from bot.api.core import Principal, principal_of_token, too_many
+from bot.api.logins import password_login, session_lifetime
+from bot.proxies import client_address
 from bot.runtime import RUNTIME, SETTINGS
-from storage.accounts import audit, issue_token, password_matches, user_by_name, user_for_token
-from storage.community import Worker
+from bot.throttle import TooManyAttempts, bearer_subjects
+from storage.accounts import audit, revoke_token_value, user_by_id
 
 COOKIE = "linli_session"
-SESSION = timedelta(hours=12)
 Page = Callable[[web.Request, Principal], Awaitable[web.StreamResponse]]
 
 
@@ -51,17 +51,17 @@ async def check_csrf(request: web.Request) -> MultiDictProxy[Any]:
 
 
 async def current(request: web.Request) -> Principal | None:
-    """The signed-in user of this request, from the session cookie."""
+    """The signed-in user of this request, from the session cookie (counted like tokens)."""
     token = request.cookies.get(COOKIE)
-    if not token or len(token) > 128:
+    if not token:
         return None
     runtime = request.app[RUNTIME]
-    async with runtime.sessions() as session:
-        user = await user_for_token(session, token, runtime.clock())
-        if user is None:
-            return None
-        worker = await session.get(Worker, user.worker_id) if user.worker_id else None
-    return _principal_of(user, worker)
+    subjects = bearer_subjects(runtime.settings.file.auth, client_address(request))
+    async with runtime.throttle.attempt(subjects, fail_open=True) as attempt:
+        who = await principal_of_token(request, token) if len(token) <= 128 else None
+        if who is None:
+            attempt.failed()
+        return who
 
 
 def page(*roles: str) -> Callable[[Page], Callable[[web.Request], Awaitable[web.StreamResponse]]]:
@@ -69,7 +69,10 @@ def page(*roles: str) -> Callable[[Page], Callable[[web.Request], Awaitable[web.
 
     def wrap(view: Page) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def guarded(request: web.Request) -> web.StreamResponse:
-            who = await current(request)
+            try:
+                who = await current(request)
+            except TooManyAttempts as wait:
+                return too_many(wait, "sessions")
             if who is None:
                 raise web.HTTPSeeOther("/admin/login")
             if who.role not in roles:
@@ -81,25 +84,34 @@ def page(*roles: str) -> Callable[[Page], Callable[[web.Request], Awaitable[web.
     return wrap
 
 
-async def log_in(request: web.Request, username: str, password: str) -> str | None:
-    """Check a username and password (rate-limited like the API); the new session token."""
-    from bot.api.accounts import _blocked, _too_many
+async def log_in(request: web.Request, username: str, password: str) -> str:
+    """Check a username and password (throttled like the API); the new session token.
 
-    runtime = request.app[RUNTIME]
-    if await _blocked(request, username):
-        return None
-    async with runtime.sessions() as session, session.begin():
-        user = await user_by_name(session, username)
-        if user is None or not user.active or not password_matches(user.password_hash, password):
-            await _too_many(request, username)
-            return None
-        audit(session, f"user:{username}", "login", "console")
-        return await issue_token(session, user, "console", runtime.clock() + SESSION)
+    LoginRefused says why not (wrong, waiting out the back-off, busy).
+    """
+    return (await password_login(request, username, password, "console")).token
+
+
+async def log_out(request: web.Request) -> None:
+    """End this request's session: its token is deleted, not only the cookie."""
+    token = request.cookies.get(COOKIE)
+    if not token or len(token) > 128:
+        return
+    async with request.app[RUNTIME].sessions() as session, session.begin():
+        ended = await revoke_token_value(session, token)
+        user = await user_by_id(session, ended.user_id) if ended is not None else None
+        if user is not None:
+            audit(session, f"user:{user.username}", "logout", f"user:{user.username}", "console")
 
 
 def set_session(response: web.StreamResponse, request: web.Request, token: str) -> None:
     """Set the session cookie: HttpOnly, SameSite=Strict, Secure behind https."""
     response.set_cookie(
-        COOKIE, token, max_age=int(SESSION.total_seconds()), httponly=True, samesite="Strict",
-        secure=request.secure or request.headers.get("X-Forwarded-Proto") == "https", path="/",
-    )  # fmt: skip
+        COOKIE,
+        token,
+        max_age=int(session_lifetime(request).total_seconds()),
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure or request.headers.get("X-Forwarded-Proto") == "https",
+        path="/",
+    )

@@ -14,10 +14,11 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.api.core import Principal
+from bot.api.logins import LoginRefused
 from bot.api.messages import query_messages, query_transcript
 from bot.api.stats import stats_csv, stats_rows
 from bot.api.tickets import query_tickets, ticket_view
-from bot.console.auth import check_csrf, csrf_token, log_in, page, set_session
+from bot.console.auth import check_csrf, csrf_token, log_in, log_out, page, set_session
 from bot.runtime import RUNTIME
 from handlers import ticket_actions
 from handlers.sla import COLOUR_WORDS
@@ -29,6 +30,11 @@ from storage.tickets import ticket_by_number
 
 BOARD = ("admin", "staff", "grid_worker")
 MANAGERS = ("admin", "staff")
+LOGIN_REFUSED = {
+    401: "用户名或密码不对。",
+    429: "登录失败次数太多。",
+}
+LOGIN_BUSY = "登录的人太多，请稍后再试。"
 COLOUR_NAMES = {
     "green": "正常",
     "blue": "办理中",
@@ -66,12 +72,17 @@ async def login(request: web.Request) -> web.Response:
     """POST /admin/login: a session cookie, or the form again with a reason."""
     form = await request.post()
     username, password = str(form.get("username", ""))[:64], str(form.get("password", ""))
-    token = await log_in(request, username.strip(), password)
-    if token is None:
-        error = "用户名或密码不对，或尝试次数太多（10 分钟后再试）。"
+    try:
+        token = await log_in(request, username.strip(), password)
+    except LoginRefused as refused:
+        error = LOGIN_REFUSED.get(refused.status, LOGIN_BUSY)
+        if refused.retry_after:
+            error += f"请 {refused.retry_after} 秒后再试。"
         context = base_context(request, None, error=error)
         response = aiohttp_jinja2.render_template("login.html", request, context)
-        response.set_status(401)
+        response.set_status(refused.status)
+        if refused.retry_after:
+            response.headers["Retry-After"] = refused.retry_after
         return response
     response = web.HTTPSeeOther("/admin/tickets")
     set_session(response, request, token)
@@ -79,8 +90,9 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    """POST /admin/logout."""
+    """POST /admin/logout: the session's token ends, then the cookie goes."""
     await check_csrf(request)
+    await log_out(request)
     response = web.HTTPSeeOther("/admin/login")
     response.del_cookie("linli_session", path="/")
     raise response
