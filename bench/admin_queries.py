@@ -35,7 +35,7 @@ from bench.admin_seed import NOW
 from bot.app import create_app
 from tests.support import make_settings
 
-TOKEN = "bench-admin-token"
+TOKEN = "bench-admin-token-0123456789abcdefghijk"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 DAY = timedelta(days=1)
 SEARCHES: tuple[tuple[str, dict[str, str]], ...] = (

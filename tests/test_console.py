@@ -19,7 +19,7 @@ from storage.residents import Resident, get_or_create_conversation
 from storage.ticket_flow import open_ticket
 from tests.support import make_settings
 
-TOKEN = "console-bootstrap-token"
+TOKEN = "console-bootstrap-token-for-tests-0123"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

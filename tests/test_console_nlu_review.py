@@ -19,7 +19,7 @@ from storage.residents import get_or_create_conversation
 from tests.db_helpers import fetch
 from tests.support import make_settings
 
-TOKEN = "bootstrap-admin-token-for-review"
+TOKEN = "bootstrap-admin-token-for-review-tests-0123"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 PASSWORD = "a-long-password-1"
 DOUBTFUL = "我家电话13812345678<script>alert(1)</script>那个灯"

@@ -18,7 +18,7 @@ from tests.db_helpers import fetch, tickets
 from tests.support import make_settings, say
 
 pytestmark = pytest.mark.rasa
-TOKEN = "admin-token-for-tests"
+TOKEN = "admin-token-for-handoff-tests-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 

@@ -34,7 +34,7 @@ from storage.residents import get_or_create_conversation
 from tests.db_helpers import fetch
 from tests.support import make_settings
 
-TOKEN = "nlu-models-bootstrap-token"
+TOKEN = "nlu-models-bootstrap-token-for-tests-0123"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 DEAD = "http://127.0.0.1:9"
 PASSWORD = "models-password-1"

@@ -12,6 +12,7 @@ import asyncio
 import os
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +29,18 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import select
 
 from bot.app import create_app
 from bot.runtime import RUNTIME
+from storage.accounts import ApiToken, create_user, issue_token
 from storage.base import utcnow
 from storage.messages import store_inbound
 from storage.residents import Resident, get_or_create_conversation
 from storage.ticket_flow import open_ticket
 from tests.support import make_settings
 
-TOKEN = "bootstrap-admin-token-for-schemathesis"
+TOKEN = "bootstrap-admin-token-for-schemathesis-0123"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 NO_NLU = "http://127.0.0.1:9"
 # Examples per operation, generation mode and path variant: the default keeps each database's
@@ -97,14 +100,24 @@ async def seeded_api(tmp_path: Path, db_url: str, redis_url: str, receiver: Any)
                 session, runtime.services, category="streetlight", description=text,
                 reporter=resident, now=utcnow(), actor="test", location=place,
             )  # fmt: skip
-    known = {"number": "1001", "id": str(conversation_id), "message": str(message_id)}
+        target = await create_user(session, "st-target", "staff", password="a-long-password-1")
+        await issue_token(session, target, "created", utcnow() + timedelta(days=1))
+        token_id = (await session.scalars(select(ApiToken.id))).one()
+    known = {
+        "number": "1001",
+        "id": str(conversation_id),
+        "message": str(message_id),
+        "user": str(target.id),
+        "token": str(token_id),
+    }
     yield Seeded(str(server.make_url("")).rstrip("/"), known)
     await server.close()
 
 
-def _grid_worker_token(base_url: str) -> dict[str, str]:
-    body = {"username": "st-li", "role": "grid_worker", "password": "a-long-password-1",
-            "worker": "李红梅"}  # fmt: skip
+def _user_token(base_url: str, role: str, username: str) -> dict[str, str]:
+    body = {"username": username, "role": role, "password": "a-long-password-1"}
+    if role == "grid_worker":
+        body["worker"] = "李红梅"
     resp = requests.post(f"{base_url}/api/users", json=body, headers=ADMIN, timeout=30)
     assert resp.status_code == 200, resp.text
     return {"Authorization": f"Bearer {resp.json()['token']}"}
@@ -126,6 +139,10 @@ def _fixed_path(label: str, known: dict[str, str]) -> dict[str, str] | None:
         return {"id": known["message"]}
     if "/conversations/{id}" in label:
         return {"id": known["id"]}
+    if "/users/{id}" in label:
+        return {"id": known["user"]}
+    if "/tokens/{id}" in label:
+        return {"id": known["token"]}
     return None
 
 
@@ -161,18 +178,22 @@ def _exercise(
 # loads a model into every replica: minutes of CPU per generated request. Their input
 # handling, roles and conflicts are tested in tests/test_nlu_models.py.
 STARTS_REAL_WORK = {"POST /api/nlu/models", "POST /api/nlu/models/{id}/activate"}
+# Logging out ends the token the run sends: these go last, with a token of their own.
+ENDS_THE_CALLERS_TOKEN = {"POST /api/logout"}
 
 
 def _run(seeded: Seeded, role: str) -> Tally:
     """Every operation, valid and invalid data, sent with the role's token (runs in a thread)."""
     schema = schemathesis.openapi.from_url(f"{seeded.base_url}/api/openapi.json")
-    headers = ADMIN if role == "admin" else _grid_worker_token(seeded.base_url)
+    headers = ADMIN if role == "admin" else _user_token(seeded.base_url, role, "st-li")
     tally = Tally()
+    operations = [r.ok() for r in schema.get_all_operations()]
+    operations = [o for o in operations if o.label not in STARTS_REAL_WORK]
+    ending = [o for o in operations if o.label in ENDS_THE_CALLERS_TOKEN]
     with requests.Session() as session:
-        for result in schema.get_all_operations():
-            operation = result.ok()
-            if operation.label in STARTS_REAL_WORK:
-                continue
+        for operation in [o for o in operations if o.label not in ENDS_THE_CALLERS_TOKEN] + ending:
+            if operation.label in ENDS_THE_CALLERS_TOKEN:
+                headers = _user_token(seeded.base_url, role, f"st-leaving-{role}")
             tally.operations += 1
             fixed = _fixed_path(operation.label, seeded.known)
             variants: list[dict[str, Any]] = [{}] + ([{"path_parameters": fixed}] if fixed else [])

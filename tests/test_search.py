@@ -29,7 +29,7 @@ from storage.search import fold
 from tests.db_helpers import fetch
 from tests.support import make_settings, message_body, post_signed
 
-TOKEN = "bootstrap-admin-token-for-search"
+TOKEN = "bootstrap-admin-token-for-search-tests-0123"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 NO_NLU = "http://127.0.0.1:9"
 
