@@ -12,22 +12,23 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from sqlalchemy import or_, select
 
-from bot import api, console, health, metrics, public, worker_page
+from bot import metrics
 from bot.config import Settings
-from bot.connectors import Connector
+from bot.connectors.base import Connector
 from bot.connectors.generic import GenericConnector
-from bot.connectors.wechat import WeChatConnector
-from bot.connectors.wecom import WeComConnector
-from bot.delivery import Deliverer
+from bot.connectors.wechat.connector import WeChatConnector
+from bot.connectors.wecom.connector import WeComConnector
 from bot.events import InboundEvent
-from bot.http_limits import body_limits
-from bot.ingest import accept
-from bot.outbox_dispatch import OutboxDispatcher, outbox_queue
+from bot.messaging.consumer import InboundWorker, sweep_forever
+from bot.messaging.ingest import accept
+from bot.messaging.outbox.enqueue import OutboxDispatcher, outbox_queue
+from bot.messaging.outbox.send import Deliverer
 from bot.responses import error_middleware
 from bot.runtime import RUNTIME, SETTINGS, Runtime, services_from
 from bot.scheduler import JobScheduler
 from bot.tasks import background_task, cancel_and_wait
-from bot.worker import InboundWorker, sweep_forever
+from bot.web import api, console, health, public, task_page
+from bot.web.http_limits import body_limits
 from handlers.jobs import default_jobs
 from handlers.registry import default_registry
 from nlu.client import NLUClient
@@ -87,7 +88,7 @@ def create_app(
     if web_role:
         health.register(app)
         metrics.register(app)
-        worker_page.register(app)
+        task_page.register(app)
         api.register(app)
         console.register(app)
         public.register(app)

@@ -20,7 +20,7 @@ from nlu.client import NLUClient
 from storage.base import utcnow
 
 if TYPE_CHECKING:
-    from bot.connectors import Connector
+    from bot.connectors.base import Connector
 
 
 @dataclass

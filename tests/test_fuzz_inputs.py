@@ -8,10 +8,10 @@ from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.chat import MAX_PART_CHARS, decode_line, split_line
+from bot.cli.chat import MAX_PART_CHARS, decode_line, split_line
 from bot.connectors.generic import parse_body
-from bot.connectors.wxcrypto import CryptoError, WXBizMsgCrypt
-from bot.connectors.wxmessage import read_callback
+from bot.connectors.tencent.callbacks import read_callback
+from bot.connectors.tencent.crypto import CryptoError, WXBizMsgCrypt
 from bot.events import InboundEvent
 from handlers.commands import parse_command
 from handlers.dialogue import choice_number, is_cancel, is_status_command

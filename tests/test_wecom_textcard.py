@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select, update
 
-from bot.connectors.wecom import textcard
+from bot.connectors.wecom.connector import textcard
 from bot.events import TaskCard
 from storage.community import Worker
 from storage.db import create_engine, session_factory

@@ -12,7 +12,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.config import Settings
-from bot.connectors import Accept, SendError
+from bot.connectors.base import Accept, SendError
 from bot.connectors.signing import signed_headers, verify_request
 from bot.events import InboundEvent
 from bot.responses import error, ok
