@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -19,6 +19,7 @@ from aiohttp import web
 from bot.responses import error
 from bot.runtime import RUNTIME, SETTINGS
 from bot.web.api.openapi import openapi
+from bot.web.api.spec import Endpoint, Param
 from storage.accounts import User, user_for_token
 from storage.community import Worker
 
@@ -49,33 +50,6 @@ class Principal:
 
 
 PRINCIPAL = web.RequestKey("principal", Principal)
-
-
-@dataclass(frozen=True)
-class Param:
-    """A query parameter, for validation messages and the OpenAPI document."""
-
-    name: str
-    description: str
-    type: str = "string"
-    enum: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """One API operation's metadata."""
-
-    method: str
-    path: str
-    summary: str
-    roles: tuple[str, ...]
-    params: tuple[Param, ...] = ()
-    item: dict[str, str] = field(default_factory=dict)  # field → JSON type ("string?": or null)
-    body: dict[str, str] | None = None
-    paged: bool = False
-    public: bool = False
-    errors: tuple[int, ...] = ()  # statuses besides 400/401/403 (404 with a path id, 413 bodies)
-    media: tuple[str, ...] = ("application/json",)  # what a 200 answers with
 
 
 def endpoint(method: str, path: str, summary: str, **kw: Any) -> Callable[[Handler], Handler]:

@@ -7,10 +7,9 @@ is described in each media type the endpoint answers with.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from bot.web.api.core import Endpoint, Param
+from bot.web.api.spec import Endpoint, Param
 
 
 def _property(json_type: str) -> dict[str, Any]:
