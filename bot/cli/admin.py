@@ -9,9 +9,11 @@ import sys
 
 from sqlalchemy import select
 
+from bot.cli.settings import settings_or_exit
 from storage.accounts import ROLES, audit, create_user, issue_token, user_by_name
 from storage.community import Worker
 from storage.db import create_engine, session_factory
+from storage.migrate import upgrade
 
 
 async def _create(url: str, args: argparse.Namespace, password: str | None) -> str:
@@ -51,10 +53,7 @@ async def _token(url: str, username: str) -> str:
 
 def cmd_admin(args: argparse.Namespace) -> int:
     """Run `linli admin create-user` or `linli admin token`."""
-    from bot.cli.main import _settings
-    from storage.migrate import upgrade
-
-    settings = _settings()
+    settings = settings_or_exit()
     upgrade(settings.database_url)
     if args.admin_command == "token":
         print(asyncio.run(_token(settings.database_url, args.username)))

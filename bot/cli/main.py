@@ -1,4 +1,4 @@
-"""The `linli` command: serve, run (everything local), chat, db and nlu."""
+"""The `linli` command: serve, run (everything local), chat, db, admin, outbox and nlu."""
 
 from __future__ import annotations
 
@@ -6,21 +6,19 @@ import argparse
 import asyncio
 import logging
 import os
-import sys
 from pathlib import Path
 
-from bot.config import ConfigError, Settings, load_settings
+import nlu.cli
+from bot.cli import admin, db, outbox
+from bot.cli.devenv import DEFAULT_CHAT_PORT, dev_env_file, ensure_dev_env, read_env_file
+from bot.cli.settings import settings_or_exit
+from storage.migrate import upgrade
 
 log = logging.getLogger("linli")
 
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        for line in str(exc).splitlines():
-            print(f"linli: configuration: {line}", file=sys.stderr)
-        raise SystemExit(2) from None
+# serve, run and chat import their modules when they run, not at the top of this one: those
+# import the whole service (aiohttp, SQLAlchemy, saq, the handlers, jionlp: about 2 s here),
+# which `linli --help`, `linli db`, `linli admin`, `linli outbox` and `linli nlu` never need.
 
 
 def _logging(verbose: bool = False) -> None:
@@ -33,10 +31,9 @@ def _logging(verbose: bool = False) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the web surface and/or the worker."""
-    from bot.cli.serve import run_loop, serve
-    from storage.migrate import upgrade
+    from bot.cli.serve import run_loop, serve  # heavy: see the note at the top
 
-    settings = _settings()
+    settings = settings_or_exit()
     if args.migrate:
         upgrade(settings.database_url)
     run_loop(
@@ -51,17 +48,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Everything on one machine: migrate, seed, train, start Rasa and serve."""
-    from bot.cli.devenv import ensure_dev_env
-    from bot.cli.run import run_local
+    from bot.cli.run import run_local  # heavy: see the note at the top
 
     ensure_dev_env(Path(os.environ.get("LINLI_VAR_DIR", "var")))
-    return run_local(_settings())
+    return run_local(settings_or_exit())
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
     """Talk to a running server as a resident."""
-    from bot.cli.chat import ChatClient
-    from bot.cli.devenv import DEFAULT_CHAT_PORT, dev_env_file, read_env_file
+    from bot.cli.chat import ChatClient  # aiohttp's client and server: see the note at the top
 
     var_dir = Path(os.environ.get("LINLI_VAR_DIR", "var"))
     secret = os.environ.get("LINLI_GENERIC_SECRET") or read_env_file(dev_env_file(var_dir)).get(
@@ -77,25 +72,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return asyncio.run(client.run())
 
 
-def cmd_db(args: argparse.Namespace) -> int:
-    """Migrate the database and/or load the demo community."""
-    from storage.migrate import upgrade
-
-    settings = _settings()
-    upgrade(settings.database_url)
-    if args.db_command == "seed":
-        from bot.cli.run import seed
-
-        print(f"seeded {asyncio.run(seed(settings))} new items of demo data")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    import bot.cli.admin
-    import bot.cli.outbox
-    import nlu.cli
-
     parser = argparse.ArgumentParser(prog="linli", description="邻里 Linli community service bot")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -110,11 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--user", default=f"terminal-{os.getuid()}", help="your user id")
     chat.add_argument("--port", type=int, help="port of the reply receiver (default 8089)")
     chat.set_defaults(func=cmd_chat)
-    db = sub.add_parser("db", help="database: upgrade (migrate) or seed (migrate + demo data)")
-    db.add_argument("db_command", choices=("upgrade", "seed"))
-    db.set_defaults(func=cmd_db)
-    bot.cli.admin.add_commands(sub)
-    bot.cli.outbox.add_commands(sub)
+    db.add_commands(sub)
+    admin.add_commands(sub)
+    outbox.add_commands(sub)
     nlu_parser = sub.add_parser("nlu", help="train, evaluate or predict with the Rasa model")
     nlu.cli.add_commands(nlu_parser.add_subparsers(dest="nlu_command", required=True))
     return parser

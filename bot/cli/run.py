@@ -9,6 +9,7 @@ import signal
 from pathlib import Path
 from typing import NoReturn
 
+from bot.cli.db import seed
 from bot.cli.serve import run_loop, serve
 from bot.config import Settings
 from nlu.rasa_process import RasaServer, server_ready
@@ -16,20 +17,8 @@ from nlu.train import train
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.nlu_models import live_model
-from storage.seed import read_seed, seed_all
 
 log = logging.getLogger(__name__)
-
-
-async def seed(settings: Settings) -> int:
-    """Load the demo community named in config.yml."""
-    data = await asyncio.to_thread(read_seed, settings.config_path.parent / settings.file.seed_file)
-    engine = create_engine(settings.database_url)
-    try:
-        async with session_factory(engine)() as session, session.begin():
-            return await seed_all(session, data)
-    finally:
-        await engine.dispose()
 
 
 async def recorded_live_model(database_url: str) -> Path | None:
