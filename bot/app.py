@@ -14,11 +14,10 @@ from sqlalchemy import or_, select
 
 from bot import metrics
 from bot.config import Settings
-from bot.connectors.base import Connector
+from bot.connectors.base import Connector, InboundEvent
 from bot.connectors.generic import GenericConnector
 from bot.connectors.wechat.connector import WeChatConnector
 from bot.connectors.wecom.connector import WeComConnector
-from bot.events import InboundEvent
 from bot.messaging.consumer import InboundWorker, sweep_forever
 from bot.messaging.ingest import accept
 from bot.messaging.outbox.enqueue import OutboxDispatcher, outbox_queue

@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.cli.chat import MAX_PART_CHARS, decode_line, split_line
+from bot.connectors.base import InboundEvent
 from bot.connectors.generic import parse_body
 from bot.connectors.tencent.callbacks import read_callback
 from bot.connectors.tencent.crypto import CryptoError, WXBizMsgCrypt
-from bot.events import InboundEvent
 from handlers.commands import parse_command
 from handlers.dialogue import choice_number, is_cancel, is_status_command
 from handlers.rating import rating_of

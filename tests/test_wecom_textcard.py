@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.connectors.wecom.connector import textcard
-from bot.events import TaskCard
+from storage.cards import TaskCard
 from storage.community import Worker
 from storage.db import create_engine, session_factory
 from storage.messages import Message

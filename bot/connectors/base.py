@@ -1,15 +1,39 @@
-"""Platform connectors: each verifies and parses its webhooks and sends replies."""
+"""What every connector is: the message it turns a webhook into, how it sends, how it fails."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from aiohttp import web
 from redis.asyncio import Redis
 
-from bot.events import InboundEvent
 from storage.outbox import Delivery
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    """A resident's message, platform details removed."""
+
+    platform: str
+    message_id: str
+    user_id: str
+    chat_id: str
+    text: str
+    timestamp: datetime
+    user_name: str | None = None
+    is_group: bool = False
+    mentioned: bool = False
+    # Media ids, picture/link URLs or geo: URIs the message carried (not stored yet).
+    attachments: tuple[str, ...] = ()
+
+    @property
+    def addressed_to_bot(self) -> bool:
+        """Direct messages always are; in a group chat only when the bot is mentioned."""
+        return not self.is_group or self.mentioned
+
 
 Accept = Callable[[InboundEvent], Awaitable[bool]]
 

@@ -12,9 +12,8 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.config import Settings
-from bot.connectors.base import Accept, SendError
+from bot.connectors.base import Accept, InboundEvent, SendError
 from bot.connectors.signing import signed_headers, verify_request
-from bot.events import InboundEvent
 from bot.responses import error, ok
 from storage.outbox import Delivery
 

@@ -7,7 +7,7 @@ import re
 
 from redis.exceptions import RedisError
 
-from bot.events import InboundEvent
+from bot.connectors.base import InboundEvent
 from bot.runtime import Runtime
 from handlers.group import UNADDRESSED
 from storage.base import utcnow

@@ -27,9 +27,8 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from bot.connectors.base import Accept
+from bot.connectors.base import Accept, InboundEvent
 from bot.connectors.tencent.crypto import CryptoError, SignatureError, parse_xml
-from bot.events import InboundEvent
 from bot.responses import error
 
 log = logging.getLogger(__name__)

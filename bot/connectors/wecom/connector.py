@@ -26,8 +26,8 @@ from bot.connectors.pacing import SlidingWindowLimiter
 from bot.connectors.tencent.callbacks import accept_callback, split_text
 from bot.connectors.tencent.crypto import CryptoError, SignatureError, WXBizMsgCrypt
 from bot.connectors.tencent.tokens import TokenCache, errcode, fetch_token, post_with_token
-from bot.events import TaskCard
 from bot.responses import error
+from storage.cards import TaskCard
 from storage.outbox import Delivery
 
 if TYPE_CHECKING:

@@ -1,32 +1,13 @@
-"""Linli's own message type: what every connector turns a platform's message into."""
+"""The task card a notice may carry: stored with the outbound message, shown where a platform can.
+
+Handlers build it (handlers/ticket_notices.py), the outbox keeps it in the message's JSON
+column (as_json), and a connector that shows cards reads it back (from_json).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-
-
-@dataclass(frozen=True)
-class InboundEvent:
-    """A resident's message, platform details removed."""
-
-    platform: str
-    message_id: str
-    user_id: str
-    chat_id: str
-    text: str
-    timestamp: datetime
-    user_name: str | None = None
-    is_group: bool = False
-    mentioned: bool = False
-    # Media ids, picture/link URLs or geo: URIs the message carried (not stored yet).
-    attachments: tuple[str, ...] = ()
-
-    @property
-    def addressed_to_bot(self) -> bool:
-        """Direct messages always are; in a group chat only when the bot is mentioned."""
-        return not self.is_group or self.mentioned
 
 
 @dataclass(frozen=True)
