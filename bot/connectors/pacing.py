@@ -7,6 +7,9 @@ import uuid
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bot.connectors.base import SendError
 
 log = logging.getLogger(__name__)
 
@@ -70,3 +73,15 @@ class SlidingWindowLimiter:
             return None
         log.debug("pacing %s: wait %.2f s", name, wait)
         return max(wait, 0.01)
+
+
+async def paced(limiter: SlidingWindowLimiter | None, name: str, cost: int = 1) -> None:
+    """Raise SendError(retry_after) when name has no room left in its windows."""
+    if limiter is None:
+        return
+    try:
+        wait = await limiter.acquire(name, cost)
+    except (RedisError, OSError) as exc:
+        raise SendError(f"Redis unavailable for pacing: {exc}") from exc
+    if wait is not None:
+        raise SendError(f"paced: {name} over its send limit", retry_after=wait)

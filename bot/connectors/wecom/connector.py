@@ -13,32 +13,26 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from bot.config import Settings
 from bot.connectors.base import Accept, SendError
-from bot.connectors.pacing import SlidingWindowLimiter
+from bot.connectors.pacing import SlidingWindowLimiter, paced
 from bot.connectors.tencent.callbacks import accept_callback, split_text
 from bot.connectors.tencent.crypto import CryptoError, SignatureError, WXBizMsgCrypt
 from bot.connectors.tencent.tokens import TokenCache, errcode, fetch_token, post_with_token
+from bot.connectors.wecom.codes import PERMANENT, RATE_LIMITED, TOKEN_ERRORS
+from bot.connectors.wecom.robot import GroupRobot
 from bot.responses import error
 from storage.cards import TaskCard
 from storage.outbox import Delivery
 
-if TYPE_CHECKING:
-    from bot.connectors.wecom.robot import GroupRobot
-
 log = logging.getLogger(__name__)
 PLATFORM = "wecom"
-TOKEN_ERRORS = frozenset({40014, 42001, 42009})
-RATE_LIMITED = frozenset({45009, 45033})
-# invalid userid / agentid, empty content, member not found, no valid recipient, no permission
-PERMANENT = frozenset({40003, 40056, 44004, 60111, 81013, 82001})
 # textcard limits (message/send): title 128 bytes, description 512 bytes, button 4 characters
 TITLE_BYTES, DESCRIPTION_BYTES, BUTTON_CHARS = 128, 512, 4
 
@@ -62,18 +56,6 @@ def textcard(card: TaskCard) -> dict[str, str]:
         "url": card.url,
         "btntxt": card.button[:BUTTON_CHARS],
     }
-
-
-async def paced(limiter: SlidingWindowLimiter | None, name: str, cost: int = 1) -> None:
-    """Raise SendError(retry_after) when name has no room left in its windows."""
-    if limiter is None:
-        return
-    try:
-        wait = await limiter.acquire(name, cost)
-    except (RedisError, OSError) as exc:
-        raise SendError(f"Redis unavailable for pacing: {exc}") from exc
-    if wait is not None:
-        raise SendError(f"paced: {name} over its send limit", retry_after=wait)
 
 
 def parse_robot_keys(raw: str) -> dict[str, str]:
@@ -149,8 +131,6 @@ class WeComConnector:
         key = f"linli:wecom:{{token}}:{self.corp_id}:{self.agent_id}"
         self.tokens = TokenCache(redis, key, self._fetch_token)
         self.limiter = SlidingWindowLimiter(redis, "linli:wecom:pace", self.windows)
-        from bot.connectors.wecom.robot import GroupRobot  # it builds on this module
-
         self.robots = {
             chat: self._robot(GroupRobot, redis, key) for chat, key in self.robot_keys.items()
         }

@@ -17,9 +17,9 @@ import aiohttp
 from redis.asyncio import Redis
 
 from bot.connectors.base import SendError
-from bot.connectors.pacing import SlidingWindowLimiter, Window
+from bot.connectors.pacing import SlidingWindowLimiter, Window, paced
 from bot.connectors.tencent.tokens import errcode, get_json
-from bot.connectors.wecom.connector import PERMANENT, RATE_LIMITED, paced
+from bot.connectors.wecom.codes import PERMANENT, RATE_LIMITED
 
 log = logging.getLogger(__name__)
 INVALID_KEY = frozenset({93000})  # invalid webhook key
