@@ -12,21 +12,21 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from sqlalchemy import or_, select
 
-from bot import metrics
 from bot.config import Settings
 from bot.connectors.base import Connector, InboundEvent
 from bot.connectors.generic import GenericConnector
 from bot.connectors.wechat.connector import WeChatConnector
 from bot.connectors.wecom.connector import WeComConnector
-from bot.messaging.consumer import InboundWorker, sweep_forever
+from bot.messaging.consumer import InboundWorker
 from bot.messaging.ingest import accept
 from bot.messaging.outbox.enqueue import OutboxDispatcher, outbox_queue
 from bot.messaging.outbox.send import Deliverer
+from bot.messaging.sweeper import sweep_forever
 from bot.responses import error_middleware
 from bot.runtime import RUNTIME, SETTINGS, Runtime, services_from
 from bot.scheduler import JobScheduler
 from bot.tasks import background_task, cancel_and_wait
-from bot.web import api, console, health, public, task_page
+from bot.web import api, console, health, metrics, public, task_page
 from bot.web.http_limits import body_limits
 from handlers.jobs import default_jobs
 from handlers.registry import default_registry

@@ -9,16 +9,13 @@ import os
 import socket
 import time
 import uuid
-from datetime import timedelta
 
 from redis.exceptions import LockError, RedisError
 
 from bot.messaging.pipeline import process_conversation
 from bot.runtime import Runtime
 from bot.tasks import being_cancelled
-from storage.base import utcnow
-from storage.messages import stale_received
-from storage.queue import Job, ack, enqueue, ensure_group, read, reclaim
+from storage.queue import Job, ack, ensure_group, read, reclaim
 from storage.state import lock_key
 
 log = logging.getLogger(__name__)
@@ -134,29 +131,3 @@ class InboundWorker:
             task.cancel()
         if self._inflight:
             await asyncio.wait(list(self._inflight), timeout=5)
-
-
-async def sweep_forever(runtime: Runtime, stopping: asyncio.Event | None = None) -> None:
-    """Queue again stored messages never queued (Redis was down then), until stopping is set."""
-    cfg = runtime.settings.file.worker
-    stopping = stopping or asyncio.Event()
-    while not stopping.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), timeout=cfg.sweep_interval_seconds)
-        if stopping.is_set():
-            return
-        try:
-            async with runtime.sessions() as session:
-                older = utcnow() - timedelta(seconds=cfg.sweep_after_seconds)
-                stale = await stale_received(session, older)
-            for message_id, conversation_id in stale:
-                marker = f"linli:swept:{{{conversation_id}}}:{message_id}"
-                if await runtime.redis.set(marker, "1", nx=True, ex=60):
-                    await enqueue(runtime.redis, message_id, conversation_id)
-                    log.info("swept message %s into the queue", message_id)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # keep sweeping through database or Redis outages
-            if being_cancelled():
-                raise asyncio.CancelledError from exc
-            log.warning("sweep failed: %s", exc)
