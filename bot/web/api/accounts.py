@@ -21,6 +21,7 @@ from bot.web.api.core import (
     page_args,
     principal,
 )
+from bot.web.login_limits import count_failed_login, login_blocked
 from storage.accounts import (
     ROLES,
     AuditEntry,
@@ -33,30 +34,7 @@ from storage.accounts import (
 from storage.community import Worker
 from storage.home_care import CareProvider
 
-LOGIN_LIMIT = 5  # failed attempts per username (and per client address) …
-LOGIN_WINDOW = 600  # … in this many seconds
 SESSION = timedelta(hours=12)
-
-
-async def _too_many(request: web.Request, username: str) -> bool:
-    """Count a failed login; True when the username or address is over the limit."""
-    redis = request.app[RUNTIME].redis
-    keys = [f"linli:login:user:{username}", f"linli:login:addr:{request.remote or '?'}"]
-    over = False
-    for key in keys:
-        count = await redis.incr(key)
-        if count == 1:
-            await redis.expire(key, LOGIN_WINDOW)
-        over = over or count > LOGIN_LIMIT
-    return over
-
-
-async def _blocked(request: web.Request, username: str) -> bool:
-    redis = request.app[RUNTIME].redis
-    for key in (f"linli:login:user:{username}", f"linli:login:addr:{request.remote or '?'}"):
-        if int(await redis.get(key) or 0) >= LOGIN_LIMIT:
-            return True
-    return False
 
 
 @endpoint("POST", "/api/login", "Exchange a username and password for a 12-hour token",
@@ -68,7 +46,7 @@ async def login(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     data = await json_body(request, ["username", "password"])
     username = data["username"].strip()[:64]
-    if await _blocked(request, username):
+    if await login_blocked(request, username):
         return error(429, "too_many_attempts", "too many failed logins; try again in 10 minutes")
     async with runtime.sessions() as session, session.begin():
         user = await user_by_name(session, username)
@@ -77,7 +55,7 @@ async def login(request: web.Request) -> web.Response:
             or not user.active
             or not password_matches(user.password_hash, data["password"])
         ):
-            await _too_many(request, username)
+            await count_failed_login(request, username)
             return error(401, "unauthorized", "wrong username or password")
         expires = runtime.clock() + SESSION
         token = await issue_token(session, user, "login", expires)

@@ -81,10 +81,11 @@ async def _authenticate(request: web.Request) -> Principal | None:
         if user is None:
             return None
         worker = await session.get(Worker, user.worker_id) if user.worker_id else None
-    return _principal_of(user, worker)
+    return principal_of(user, worker)
 
 
-def _principal_of(user: User, worker: Worker | None) -> Principal:
+def principal_of(user: User, worker: Worker | None) -> Principal:
+    """The principal of a signed-in user (their worker, if any, scopes them to a grid)."""
     return Principal(
         name=f"user:{user.username}",
         role=user.role,

@@ -14,7 +14,8 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from bot.runtime import RUNTIME, SETTINGS
-from bot.web.api.core import Principal, _principal_of
+from bot.web.api.core import Principal, principal_of
+from bot.web.login_limits import count_failed_login, login_blocked
 from storage.accounts import audit, issue_token, password_matches, user_by_name, user_for_token
 from storage.community import Worker
 
@@ -61,7 +62,7 @@ async def current(request: web.Request) -> Principal | None:
         if user is None:
             return None
         worker = await session.get(Worker, user.worker_id) if user.worker_id else None
-    return _principal_of(user, worker)
+    return principal_of(user, worker)
 
 
 def page(*roles: str) -> Callable[[Page], Callable[[web.Request], Awaitable[web.StreamResponse]]]:
@@ -83,15 +84,13 @@ def page(*roles: str) -> Callable[[Page], Callable[[web.Request], Awaitable[web.
 
 async def log_in(request: web.Request, username: str, password: str) -> str | None:
     """Check a username and password (rate-limited like the API); the new session token."""
-    from bot.web.api.accounts import _blocked, _too_many
-
     runtime = request.app[RUNTIME]
-    if await _blocked(request, username):
+    if await login_blocked(request, username):
         return None
     async with runtime.sessions() as session, session.begin():
         user = await user_by_name(session, username)
         if user is None or not user.active or not password_matches(user.password_hash, password):
-            await _too_many(request, username)
+            await count_failed_login(request, username)
             return None
         audit(session, f"user:{username}", "login", "console")
         return await issue_token(session, user, "console", runtime.clock() + SESSION)
