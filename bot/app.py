@@ -28,8 +28,7 @@ from bot.scheduler import JobScheduler
 from bot.tasks import background_task, cancel_and_wait
 from bot.web import api, console, health, metrics, public, task_page
 from bot.web.http_limits import body_limits
-from handlers.jobs import default_jobs
-from handlers.registry import default_registry
+from handlers.modules import default_jobs, default_registry
 from nlu.client import NLUClient
 from storage.base import utcnow
 from storage.db import create_engine, session_factory

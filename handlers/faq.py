@@ -15,7 +15,7 @@ import yaml
 
 from handlers.context import Context
 from handlers.dialogue import choice_number
-from handlers.registry import Handler, default_registry, intent
+from handlers.registry import Handler, intent
 from nlu.client import ParseResult
 
 KB_PATH = Path(__file__).with_name("faq.yml")
@@ -85,6 +85,9 @@ KB = load_kb()
 
 @cache
 def _handlers() -> dict[str, Handler]:
+    # Imported here, not at the top: the standard handler modules include this one.
+    from handlers.modules import default_registry
+
     registry = default_registry()
     return {name: h for name in registry.names() if (h := registry.get(name)) is not None}
 
