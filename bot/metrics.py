@@ -20,20 +20,26 @@ class Metrics:
         PlatformCollector(registry=self.registry)
         r = self.registry
         self.processed = Counter(
-            "linli_messages_processed", "Inbound messages handled, by outcome", ["outcome"],
+            "linli_messages_processed",
+            "Inbound messages handled, by outcome",
+            ["outcome"],
             registry=r,
-        )  # fmt: skip
+        )
         self.nlu_seconds = Histogram(
-            "linli_nlu_parse_seconds", "Time of one NLU parse (normalise + Rasa)", registry=r,
+            "linli_nlu_parse_seconds",
+            "Time of one NLU parse (normalise + Rasa)",
+            registry=r,
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-        )  # fmt: skip
+        )
         self.parse_cache_hits = Counter(
             "linli_nlu_cache_hits", "Parses answered from the short-lived cache", registry=r
         )
         self.turn_seconds = Histogram(
-            "linli_turn_seconds", "Time from a message's arrival to its replies being committed",
-            registry=r, buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
-        )  # fmt: skip
+            "linli_turn_seconds",
+            "Time from a message's arrival to its replies being committed",
+            registry=r,
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+        )
         self.waiting = Gauge(
             "linli_inbound_waiting", "Messages stored, not yet answered", registry=r
         )

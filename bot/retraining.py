@@ -95,8 +95,9 @@ async def request_retrain(app: web.Application, who: str) -> store.NluModel:
             running = await store.running_candidate(session)
         detail = (
             f"candidate {running.id} ({running.status}, asked by {running.requested_by})"
-            if running else "another one"
-        )  # fmt: skip
+            if running
+            else "another one"
+        )
         raise RetrainBusy(f"a retraining is already running: {detail}; wait until it is done")
     try:
         async with runtime.sessions() as session, session.begin():
@@ -165,24 +166,43 @@ async def _retrain(
         project = await asyncio.to_thread(_lay_out, folder, examples)
         live = await current_live(app)
         model = await _train(folder, project, live)
-        await _update(app, candidate_id, status=store.EVALUATING, model_path=str(model),
-                      model_hash=model_key(model))  # fmt: skip
+        await _update(
+            app,
+            candidate_id,
+            status=store.EVALUATING,
+            model_path=str(model),
+            model_hash=model_key(model),
+        )
         scores = await score_model(model, project=project)
         baseline = await score_model(live.path) if live.path else None
         await _update(
-            app, candidate_id, status=store.READY, scores=scores, baseline_scores=baseline,
+            app,
+            candidate_id,
+            status=store.READY,
+            scores=scores,
+            baseline_scores=baseline,
             baseline_hash=model_key(live.path) if live.path else None,
             finished_at=runtime.clock(),
-        )  # fmt: skip
+        )
         log.info("NLU candidate %s ready: macro-F1 %.3f", candidate_id, scores["macro_f1"])
     except asyncio.CancelledError:
-        await _update(app, candidate_id, status=store.FAILED, finished_at=runtime.clock(),
-                      reason="stopped: the server shut down during the retraining")  # fmt: skip
+        await _update(
+            app,
+            candidate_id,
+            status=store.FAILED,
+            finished_at=runtime.clock(),
+            reason="stopped: the server shut down during the retraining",
+        )
         raise
     except Exception as exc:  # recorded for staff: a failed candidate says why
         log.exception("NLU candidate %s failed", candidate_id)
-        await _update(app, candidate_id, status=store.FAILED, reason=str(exc)[:4000],
-                      finished_at=runtime.clock())  # fmt: skip
+        await _update(
+            app,
+            candidate_id,
+            status=store.FAILED,
+            reason=str(exc)[:4000],
+            finished_at=runtime.clock(),
+        )
     finally:
         keeper.cancel()
         try:
@@ -238,14 +258,24 @@ async def activate(app: web.Application, candidate_id: int, who: str) -> store.N
                     reverted.append(url)
     async with runtime.sessions() as session, session.begin():
         if failed:
-            audit(session, who, "activate_failed", f"nlu_model:{candidate_id}",
-                  "; ".join(f"{u}: {w}" for u, w in failed.items())[:2000])  # fmt: skip
+            audit(
+                session,
+                who,
+                "activate_failed",
+                f"nlu_model:{candidate_id}",
+                "; ".join(f"{u}: {w}" for u, w in failed.items())[:2000],
+            )
         else:
             candidate = await session.get(store.NluModel, candidate_id)
             assert candidate is not None
             old = await store.make_live(session, candidate, runtime.clock())
-            audit(session, who, "activate_model", f"nlu_model:{candidate_id}",
-                  f"{model.name}; retired {old.id if old else 'the committed model'}")  # fmt: skip
+            audit(
+                session,
+                who,
+                "activate_model",
+                f"nlu_model:{candidate_id}",
+                f"{model.name}; retired {old.id if old else 'the committed model'}",
+            )
     if failed:
         raise SwitchFailed(failed, reverted)
     await _clear_parse_cache(app)

@@ -123,9 +123,12 @@ async def _take_confirmation(ctx: Context, choice: int | None) -> None:
         await retry(ctx, "请回复 1 确认报名，回复 2 看看别的活动。")
         return
     outcome = await book_activity(
-        ctx.session, activity_id=int(ctx.state["activity"]), resident_id=ctx.resident.id,
-        person=ctx.state["person"], relation=ctx.state.get("relation"),
-    )  # fmt: skip
+        ctx.session,
+        activity_id=int(ctx.state["activity"]),
+        resident_id=ctx.resident.id,
+        person=ctx.state["person"],
+        relation=ctx.state.get("relation"),
+    )
     if outcome.status == "full":
         ctx.reply("抱歉，这个活动刚刚报满了，看看别的吧。")
         await _list(ctx, await upcoming_activities(ctx.session, ctx.now, LISTED_DAYS))

@@ -21,10 +21,17 @@ from nlu.client import ParseResult
 KB_PATH = Path(__file__).with_name("faq.yml")
 # The FAQ response keys of the NLU contract (shared/spec/intents.md); fixed names.
 FAQ_KEYS = (
-    "home_care_eligibility", "home_care_hours_fee", "home_care_items", "disability_cert",
-    "rehab_children", "assistive_device", "accessibility", "service_station", "micro_wish",
+    "home_care_eligibility",
+    "home_care_hours_fee",
+    "home_care_items",
+    "disability_cert",
+    "rehab_children",
+    "assistive_device",
+    "accessibility",
+    "service_station",
+    "micro_wish",
     "employment_policy",
-)  # fmt: skip
+)
 
 
 class KnowledgeBaseError(ValueError):

@@ -26,10 +26,13 @@ POLICY = (
     "按甲、乙、丙三级每月分别服务 30、20、10 小时，费用由政府按每小时 17 元支付，老人不用花钱。"
 )
 RELATIONS = {
-    "母亲": ("妈", "母亲", "娘"), "父亲": ("爸", "父亲", "爹", "老爷子"),
-    "本人": ("自己", "本人"), "配偶": ("老伴", "老公", "媳妇", "爱人"),
-    "祖母": ("奶奶", "姥姥", "外婆", "老太太"), "祖父": ("爷爷", "姥爷", "外公"),
-}  # fmt: skip
+    "母亲": ("妈", "母亲", "娘"),
+    "父亲": ("爸", "父亲", "爹", "老爷子"),
+    "本人": ("自己", "本人"),
+    "配偶": ("老伴", "老公", "媳妇", "爱人"),
+    "祖母": ("奶奶", "姥姥", "外婆", "老太太"),
+    "祖父": ("爷爷", "姥爷", "外公"),
+}
 ASK_TIME = "希望什么时间上门？比如：明天上午、周五下午三点。"
 _AREA = re.compile(r"^\D+")  # the street or compound of an address, without numbers
 
@@ -181,11 +184,17 @@ async def _place_order(ctx: Context) -> None:
     start = datetime.fromisoformat(ctx.state["start"])
     try:
         order = await request_order(
-            ctx.session, elder=elder, requester=ctx.resident, service_item=item.label,
-            scheduled_at=start, expected_minutes=item.minutes,
-            actor=f"resident:{ctx.resident.id}", note=ctx.state.get("note"),
-            conversation_id=ctx.conversation.id, source_message_id=ctx.message_id,
-        )  # fmt: skip
+            ctx.session,
+            elder=elder,
+            requester=ctx.resident,
+            service_item=item.label,
+            scheduled_at=start,
+            expected_minutes=item.minutes,
+            actor=f"resident:{ctx.resident.id}",
+            note=ctx.state.get("note"),
+            conversation_id=ctx.conversation.id,
+            source_message_id=ctx.message_id,
+        )
     except QuotaExceeded as exc:
         await _quota_exhausted(ctx, elder, item, exc.remaining_minutes)
         return
@@ -199,9 +208,12 @@ async def _place_order(ctx: Context) -> None:
     for provider in await active_providers(ctx.session):
         if provider.platform and provider.platform_user_id:
             await push(
-                ctx.session, platform=provider.platform, user_id=provider.platform_user_id,
-                text=card, action="care_order_pushed",
-            )  # fmt: skip
+                ctx.session,
+                platform=provider.platform,
+                user_id=provider.platform_user_id,
+                text=card,
+                action="care_order_pushed",
+            )
     ctx.state.clear()
     ctx.action = f"care_order_created:{order.number}"
     ctx.reply(
@@ -214,10 +226,17 @@ async def _place_order(ctx: Context) -> None:
 async def _quota_exhausted(ctx: Context, elder: CareElder, item: CareItem, left: int) -> None:
     month = datetime.fromisoformat(ctx.state["start"]).astimezone(SHANGHAI).month
     filed = await file_service_ticket(
-        ctx, "home_care", f"居家养老额度不足：{elder.name}{item.label}，{month}月剩{left}分钟",
-        {"reason": "quota_exhausted", "elder_id": elder.id, "service_item": item.label,
-         "remaining_minutes": left, "request": ctx.state.get("note")},
-    )  # fmt: skip
+        ctx,
+        "home_care",
+        f"居家养老额度不足：{elder.name}{item.label}，{month}月剩{left}分钟",
+        {
+            "reason": "quota_exhausted",
+            "elder_id": elder.id,
+            "service_item": item.label,
+            "remaining_minutes": left,
+            "request": ctx.state.get("note"),
+        },
+    )
     ctx.state.clear()
     ctx.action = f"home_care_quota:{filed.ticket.number}"
     ctx.reply(
@@ -231,11 +250,17 @@ async def _quota_exhausted(ctx: Context, elder: CareElder, item: CareItem, left:
 async def _refer_to_staff(ctx: Context, elder: CareElder | None, reason: str) -> None:
     who = elder.name if elder else "老人"
     filed = await file_service_ticket(
-        ctx, "home_care", f"居家养老服务评估：{who}（{'未登记' if elder is None else '待评估'}）",
-        {"reason": reason, "elder_id": elder.id if elder else None,
-         "service_item": ctx.state.get("item"), "relation": ctx.entity("relation"),
-         "request": ctx.state.get("note")},
-    )  # fmt: skip
+        ctx,
+        "home_care",
+        f"居家养老服务评估：{who}（{'未登记' if elder is None else '待评估'}）",
+        {
+            "reason": reason,
+            "elder_id": elder.id if elder else None,
+            "service_item": ctx.state.get("item"),
+            "relation": ctx.entity("relation"),
+            "request": ctx.state.get("note"),
+        },
+    )
     ctx.state.clear()
     ctx.action = f"home_care_assess:{filed.ticket.number}"
     status = "还没有登记在居家养老服务名单里" if elder is None else "目前还不在服务名单的条件内"

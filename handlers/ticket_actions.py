@@ -22,9 +22,15 @@ from storage.tickets import Ticket
 
 MANAGERS = ("leader", "staff")
 STEP_WORDS = {
-    "submitted": "待派单", "assigned": "待接单", "accepted": "已接单", "in_progress": "办理中",
-    "resolved": "已完成", "closed": "已办结", "cancelled": "已撤销", "duplicate": "已合并",
-}  # fmt: skip
+    "submitted": "待派单",
+    "assigned": "待接单",
+    "accepted": "已接单",
+    "in_progress": "办理中",
+    "resolved": "已完成",
+    "closed": "已办结",
+    "cancelled": "已撤销",
+    "duplicate": "已合并",
+}
 _URL = re.compile(r"https?://\S+")
 
 
@@ -70,9 +76,11 @@ async def accept(
     assert reporter is not None
     label = label_of(services, ticket)
     await tell_reporters(
-        session, ticket, f"您的工单 {ticket.number}【{label}】已由{worker.name}接单，会尽快处理。",
+        session,
+        ticket,
+        f"您的工单 {ticket.number}【{label}】已由{worker.name}接单，会尽快处理。",
         "ticket_accepted",
-    )  # fmt: skip
+    )
     return f"已接单。\n{task_card(services, ticket, reporter, True)}"
 
 
@@ -163,8 +171,15 @@ async def assign(
 ) -> str:
     """Give a ticket to a worker (by someone allowed to dispatch) and push them the task card."""
     try:
-        await move(session, ticket, "assigned", actor, now, note=f"派给{worker.name}",
-                   assignee_id=worker.id)  # fmt: skip
+        await move(
+            session,
+            ticket,
+            "assigned",
+            actor,
+            now,
+            note=f"派给{worker.name}",
+            assignee_id=worker.id,
+        )
     except TransitionError as exc:
         step = STEP_WORDS.get(ticket.status, ticket.status)
         raise ActionRefused(f"工单 {ticket.number} 目前“{step}”，不能派单。") from exc
@@ -172,7 +187,10 @@ async def assign(
     assert reporter is not None
     card = task_card_data(services, ticket, reporter, worker.id)
     await push_to_worker(
-        session, worker, task_card(services, ticket, reporter, False, worker.id), "task_pushed",
+        session,
+        worker,
+        task_card(services, ticket, reporter, False, worker.id),
+        "task_pushed",
         card.as_json() if card else None,
-    )  # fmt: skip
+    )
     return f"工单 {ticket.number} 已派给{worker.name}。"

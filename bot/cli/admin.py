@@ -29,9 +29,13 @@ async def _create(url: str, args: argparse.Namespace, password: str | None) -> s
                 if worker_id is None:
                     raise SystemExit(f"linli admin: no worker named {args.worker!r}")
             user = await create_user(
-                session, args.username, args.role, display_name=args.name,
-                password=password, worker_id=worker_id,
-            )  # fmt: skip
+                session,
+                args.username,
+                args.role,
+                display_name=args.name,
+                password=password,
+                worker_id=worker_id,
+            )
             audit(session, "cli", "create_user", f"user:{user.username}", user.role)
             return await issue_token(session, user, "cli")
     finally:

@@ -44,8 +44,11 @@ def body_limits(http: Http) -> Any:
         if request.body_exists:
             declared = request.content_length
             if declared is not None and declared > http.max_body_bytes:
-                return _refuse(413, "request_entity_too_large",
-                               f"the body may be at most {http.max_body_bytes} bytes")  # fmt: skip
+                return _refuse(
+                    413,
+                    "request_entity_too_large",
+                    f"the body may be at most {http.max_body_bytes} bytes",
+                )
             try:
                 async with asyncio.timeout(http.body_timeout_seconds):
                     if request.content_type == "multipart/form-data":
@@ -58,8 +61,11 @@ def body_limits(http: Http) -> Any:
                 log.info("body of %s %s not received in time", request.method, request.path)
                 return _refuse(408, "request_timeout", "the body did not arrive in time")
             except web.HTTPRequestEntityTooLarge:
-                return _refuse(413, "request_entity_too_large",
-                               f"the body may be at most {http.max_body_bytes} bytes")  # fmt: skip
+                return _refuse(
+                    413,
+                    "request_entity_too_large",
+                    f"the body may be at most {http.max_body_bytes} bytes",
+                )
         return await handler(request)
 
     return read_body_in_time

@@ -38,10 +38,14 @@ STYLE = (
 FORMS = (
     ("accept", "接单", ""),
     ("arrive", "到场", ""),
-    ("finish", "完成", '<textarea name="note" placeholder="处理说明，如：已更换灯泡"></textarea>'
-     '<input name="photo_url" placeholder="照片链接（可选）">'),
+    (
+        "finish",
+        "完成",
+        '<textarea name="note" placeholder="处理说明，如：已更换灯泡"></textarea>'
+        '<input name="photo_url" placeholder="照片链接（可选）">',
+    ),
     ("hand_back", "申请转派", '<textarea name="reason" placeholder="转派原因"></textarea>'),
-)  # fmt: skip
+)
 
 
 async def _load(
@@ -60,8 +64,14 @@ async def _load(
     return worker, ticket
 
 
-async def _page(runtime: Runtime, session: AsyncSession, worker: Worker, ticket: Ticket,
-                fields: dict[str, str], message: str = "") -> web.Response:  # fmt: skip
+async def _page(
+    runtime: Runtime,
+    session: AsyncSession,
+    worker: Worker,
+    ticket: Ticket,
+    fields: dict[str, str],
+    message: str = "",
+) -> web.Response:
     """Render the task page (all values escaped)."""
     e = html.escape
     reporter = await session.get(Resident, ticket.reporter_id)

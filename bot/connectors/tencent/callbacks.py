@@ -92,8 +92,11 @@ def to_event(platform: str, fields: dict[str, str]) -> InboundEvent | None:
     if parsed is None:
         log.info(
             "%s callback %s/%s from %s acknowledged, not stored",
-            platform, fields.get("MsgType"), fields.get("Event", ""), sender,
-        )  # fmt: skip
+            platform,
+            fields.get("MsgType"),
+            fields.get("Event", ""),
+            sender,
+        )
         return None
     text, attachments = parsed
     return InboundEvent(

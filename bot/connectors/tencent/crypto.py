@@ -120,8 +120,9 @@ class WXBizMsgCrypt:
             raise CryptoError("receive id does not match")
         return message
 
-    def verify(self, msg_signature: str | None, timestamp: str | None, nonce: str | None,
-               encrypted: str) -> None:  # fmt: skip
+    def verify(
+        self, msg_signature: str | None, timestamp: str | None, nonce: str | None, encrypted: str
+    ) -> None:
         """Raise CryptoError unless msg_signature signs the ciphertext."""
         if not check_signature(self.token, msg_signature, timestamp, nonce, encrypted):
             raise SignatureError("msg_signature does not match")

@@ -184,8 +184,10 @@ class WeChatConnector:
                 value = value[: sub.max_field_chars - 1] + "…"
             data[name] = {"value": value}
         payload: dict[str, Any] = {
-            "touser": delivery.user_id, "template_id": sub.template_id, "data": data,
-        }  # fmt: skip
+            "touser": delivery.user_id,
+            "template_id": sub.template_id,
+            "data": data,
+        }
         if sub.page:
             payload["page"] = sub.page
         return payload

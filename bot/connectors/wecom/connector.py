@@ -70,8 +70,13 @@ class WeComConnector:
     platform = PLATFORM
 
     def __init__(self, settings: Settings, *, timeout: float = 10) -> None:
-        required = (settings.wecom_corp_id, settings.wecom_agent_id, settings.wecom_secret,
-                    settings.wecom_token, settings.wecom_aes_key)  # fmt: skip
+        required = (
+            settings.wecom_corp_id,
+            settings.wecom_agent_id,
+            settings.wecom_secret,
+            settings.wecom_token,
+            settings.wecom_aes_key,
+        )
         if not all(required):
             raise ValueError("the wecom connector needs all LINLI_WECOM_* variables")
         assert settings.wecom_corp_id and settings.wecom_token and settings.wecom_aes_key
@@ -137,8 +142,14 @@ class WeComConnector:
 
     def _robot(self, kind: type[GroupRobot], redis: Redis, key: str) -> GroupRobot:
         assert self._client is not None
-        return kind(self._client, redis, key, api_base=self.api, windows=self.robot_windows,
-                    rate_limited_retry=self.rate_limited_retry)  # fmt: skip
+        return kind(
+            self._client,
+            redis,
+            key,
+            api_base=self.api,
+            windows=self.robot_windows,
+            rate_limited_retry=self.rate_limited_retry,
+        )
 
     async def close(self) -> None:
         """Close the HTTP client."""
@@ -172,9 +183,13 @@ class WeComConnector:
         for body in bodies:
             payload = {"touser": delivery.user_id, "agentid": self.agent_id, **body}
             data = await post_with_token(
-                self._client, self.tokens, f"{self.api}/cgi-bin/message/send", payload,
-                "message/send", TOKEN_ERRORS,
-            )  # fmt: skip
+                self._client,
+                self.tokens,
+                f"{self.api}/cgi-bin/message/send",
+                payload,
+                "message/send",
+                TOKEN_ERRORS,
+            )
             self._check(data, delivery.user_id)
 
     def _check(self, data: dict[str, Any], user: str) -> None:

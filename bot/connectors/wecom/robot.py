@@ -70,9 +70,14 @@ class GroupRobot:
         headers = {"Content-Type": "application/json; charset=utf-8"}
         try:
             data = await get_json(
-                self.client, "POST", self.url, "webhook/send",
-                params={"key": self.key}, data=body, headers=headers,
-            )  # fmt: skip
+                self.client,
+                "POST",
+                self.url,
+                "webhook/send",
+                params={"key": self.key},
+                data=body,
+                headers=headers,
+            )
         except SendError as exc:  # keep the key out of logs and the outbox
             raise SendError(str(exc).replace(self.key, "***")) from None
         code = errcode(data)

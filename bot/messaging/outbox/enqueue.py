@@ -60,9 +60,12 @@ async def bring_forward(queue: RedisQueue, message_id: int) -> bool:
     is queued or running, which score 0) and saq's scheduler queues it within a second.
     """
     moved = await queue.redis.zadd(
-        queue.namespace("incomplete"), {queue.job_id(f"out-{message_id}"): time.time()},
-        xx=True, lt=True, ch=True,
-    )  # fmt: skip
+        queue.namespace("incomplete"),
+        {queue.job_id(f"out-{message_id}"): time.time()},
+        xx=True,
+        lt=True,
+        ch=True,
+    )
     return bool(moved)
 
 

@@ -152,14 +152,16 @@ class Deliverer:
         if error is None:
             return "sent"
         if retry_at is None:
-            log.warning("reply %s dead-lettered after attempt %d: %s",
-                        message_id, delivery.attempts, error)  # fmt: skip
+            log.warning(
+                "reply %s dead-lettered after attempt %d: %s", message_id, delivery.attempts, error
+            )
             return "failed"
         if error.retry_after is not None:
             log.info("reply %s waits %.1f s: %s", message_id, error.retry_after, error)
         else:
-            log.warning("reply %s attempt %d failed: %s (will retry)",
-                        message_id, delivery.attempts, error)  # fmt: skip
+            log.warning(
+                "reply %s attempt %d failed: %s (will retry)", message_id, delivery.attempts, error
+            )
         raise Later((retry_at - utcnow()).total_seconds(), str(error))
 
     async def _settle(
@@ -181,16 +183,18 @@ class Deliverer:
                         await mark_sent(session, delivery.message_id)
                     else:
                         paced = error.retry_after is not None
-                        await mark_failed_attempt(session, delivery.message_id, str(error),
-                                                  retry_at, counts=not paced)  # fmt: skip
+                        await mark_failed_attempt(
+                            session, delivery.message_id, str(error), retry_at, counts=not paced
+                        )
                     if retry_at is None and delivery.later_waiting:
                         return await next_in_line(session, delivery.message_id)
                     return None
             except Exception as exc:
                 if not unavailable(exc) or loop.time() + pause > give_up:
                     raise
-                log.warning("recording reply %s waits for the database: %s",
-                            delivery.message_id, exc)  # fmt: skip
+                log.warning(
+                    "recording reply %s waits for the database: %s", delivery.message_id, exc
+                )
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 2.0)
 

@@ -23,7 +23,16 @@ def register(app: web.Application) -> None:
     """Add every API endpoint and /api/openapi.json."""
     core.register(
         app,
-        [accounts, bookings, conversations, messages, nlu_models, nlu_review, services, stats,
-         tickets],
-    )  # fmt: skip
+        [
+            accounts,
+            bookings,
+            conversations,
+            messages,
+            nlu_models,
+            nlu_review,
+            services,
+            stats,
+            tickets,
+        ],
+    )
     retraining.register(app)

@@ -37,10 +37,16 @@ from storage.home_care import CareProvider
 SESSION = timedelta(hours=12)
 
 
-@endpoint("POST", "/api/login", "Exchange a username and password for a 12-hour token",
-          roles=ALL_ROLES, public=True, body={"username": "string", "password": "string"},
-          item={"token": "string", "role": "string", "expires_at": "string"},
-          errors=(429,))  # fmt: skip
+@endpoint(
+    "POST",
+    "/api/login",
+    "Exchange a username and password for a 12-hour token",
+    roles=ALL_ROLES,
+    public=True,
+    body={"username": "string", "password": "string"},
+    item={"token": "string", "role": "string", "expires_at": "string"},
+    errors=(429,),
+)
 async def login(request: web.Request) -> web.Response:
     """POST /api/login; 5 failed attempts in 10 minutes lock the name and the address out."""
     runtime = request.app[RUNTIME]
@@ -63,19 +69,35 @@ async def login(request: web.Request) -> web.Response:
     return web.json_response({"token": token, "role": user.role, "expires_at": expires.isoformat()})
 
 
-@endpoint("GET", "/api/me", "The caller's identity and role", roles=ALL_ROLES,
-          item={"name": "string", "role": "string", "grid_id": "integer?"})  # fmt: skip
+@endpoint(
+    "GET",
+    "/api/me",
+    "The caller's identity and role",
+    roles=ALL_ROLES,
+    item={"name": "string", "role": "string", "grid_id": "integer?"},
+)
 async def me(request: web.Request) -> web.Response:
     """GET /api/me."""
     who = principal(request)
     return web.json_response({"name": who.name, "role": who.role, "grid_id": who.grid_id})
 
 
-@endpoint("POST", "/api/users", "Create a user (admin)", roles=("admin",),
-          body={"username": "string", "role": "string", "password": "string",
-                "display_name": "string", "worker": "string", "provider": "string"},
-          item={"id": "integer", "username": "string", "role": "string",
-                "token": "string"}, errors=(409,))  # fmt: skip
+@endpoint(
+    "POST",
+    "/api/users",
+    "Create a user (admin)",
+    roles=("admin",),
+    body={
+        "username": "string",
+        "role": "string",
+        "password": "string",
+        "display_name": "string",
+        "worker": "string",
+        "provider": "string",
+    },
+    item={"id": "integer", "username": "string", "role": "string", "token": "string"},
+    errors=(409,),
+)
 async def add_user(request: web.Request) -> web.Response:
     """POST /api/users: a grid_worker names the worker they are (their grid scopes them)."""
     runtime, who = request.app[RUNTIME], principal(request)
@@ -102,10 +124,14 @@ async def add_user(request: web.Request) -> web.Response:
         try:
             async with session.begin_nested():
                 user = await create_user(
-                    session, data["username"].strip()[:64], data["role"],
+                    session,
+                    data["username"].strip()[:64],
+                    data["role"],
                     display_name=str(data.get("display_name") or "") or None,
-                    password=data["password"], worker_id=worker_id, provider_id=provider_id,
-                )  # fmt: skip
+                    password=data["password"],
+                    worker_id=worker_id,
+                    provider_id=provider_id,
+                )
         except IntegrityError:
             return error(409, "conflict", "that username is taken")
         token = await issue_token(session, user, "created")
@@ -114,11 +140,22 @@ async def add_user(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-@endpoint("GET", "/api/audit", "Who viewed personal details or changed what (admin)",
-          roles=("admin",), paged=True,
-          params=(Param("actor", "e.g. user:liufang"), Param("action", "e.g. view_personal")),
-          item={"id": "integer", "actor": "string", "action": "string", "target": "string",
-                "detail": "string?", "created_at": "string"})  # fmt: skip
+@endpoint(
+    "GET",
+    "/api/audit",
+    "Who viewed personal details or changed what (admin)",
+    roles=("admin",),
+    paged=True,
+    params=(Param("actor", "e.g. user:liufang"), Param("action", "e.g. view_personal")),
+    item={
+        "id": "integer",
+        "actor": "string",
+        "action": "string",
+        "target": "string",
+        "detail": "string?",
+        "created_at": "string",
+    },
+)
 async def audit_log(request: web.Request) -> web.Response:
     """GET /api/audit."""
     runtime = request.app[RUNTIME]
@@ -133,8 +170,14 @@ async def audit_log(request: web.Request) -> web.Response:
     async with runtime.sessions() as session:
         rows = (await session.scalars(stmt.order_by(AuditEntry.id.desc()).limit(limit))).all()
     items: list[dict[str, Any]] = [
-        {"id": r.id, "actor": r.actor, "action": r.action, "target": r.target,
-         "detail": r.detail, "created_at": r.created_at.isoformat()}
+        {
+            "id": r.id,
+            "actor": r.actor,
+            "action": r.action,
+            "target": r.target,
+            "detail": r.detail,
+            "created_at": r.created_at.isoformat(),
+        }
         for r in rows
-    ]  # fmt: skip
+    ]
     return page(items, limit)

@@ -16,9 +16,17 @@ from storage.privacy import mask_name
 ROLES = ("admin", "staff")
 KINDS = ("rehab", "activity")
 STATUSES = ("booked", "cancelled", "attended", "no_show")
-ITEM = {"id": "integer", "number": "string?", "kind": "string", "station": "string",
-        "title": "string", "starts_at": "string", "status": "string", "resident": "integer",
-        "person": "string?"}  # fmt: skip
+ITEM = {
+    "id": "integer",
+    "number": "string?",
+    "kind": "string",
+    "station": "string",
+    "title": "string",
+    "starts_at": "string",
+    "status": "string",
+    "resident": "integer",
+    "person": "string?",
+}
 
 
 def _item(booking: Any) -> dict[str, Any]:
@@ -28,11 +36,17 @@ def _item(booking: Any) -> dict[str, Any]:
 
 
 @endpoint(
-    "GET", "/api/bookings", "Rehab sessions and activity sign-ups, newest first",
-    roles=ROLES, item=ITEM, paged=True,
-    params=(Param("kind", "rehab or activity", enum=KINDS),
-            Param("status", "booking state", enum=STATUSES)),
-)  # fmt: skip
+    "GET",
+    "/api/bookings",
+    "Rehab sessions and activity sign-ups, newest first",
+    roles=ROLES,
+    item=ITEM,
+    paged=True,
+    params=(
+        Param("kind", "rehab or activity", enum=KINDS),
+        Param("status", "booking state", enum=STATUSES),
+    ),
+)
 async def bookings(request: web.Request) -> web.Response:
     """GET /api/bookings."""
     items, limit = await query_bookings(request)
@@ -53,8 +67,14 @@ async def query_bookings(request: web.Request) -> tuple[list[dict[str, Any]], in
     return items, limit
 
 
-@endpoint("POST", "/api/bookings/{number}/attendance", "Mark whether the person came",
-          roles=ROLES, body={"status": "string"}, item=ITEM)  # fmt: skip
+@endpoint(
+    "POST",
+    "/api/bookings/{number}/attendance",
+    "Mark whether the person came",
+    roles=ROLES,
+    body={"status": "string"},
+    item=ITEM,
+)
 async def attendance(request: web.Request) -> web.Response:
     """POST /api/bookings/{number}/attendance {"status": "attended" | "no_show"}."""
     runtime, who = request.app[RUNTIME], principal(request)

@@ -32,8 +32,14 @@ from storage.residents import Conversation, Resident
 
 HANDOFF_ROLES = ("admin", "staff")
 MAX_TEXT = 2000
-ITEM = {"id": "integer", "number": "string", "platform": "string", "user": "string",
-        "handed_off": "boolean", "last_message_at": "string?"}  # fmt: skip
+ITEM = {
+    "id": "integer",
+    "number": "string",
+    "platform": "string",
+    "user": "string",
+    "handed_off": "boolean",
+    "last_message_at": "string?",
+}
 
 
 def _item(conversation: Conversation, resident: Resident | None) -> dict[str, Any]:
@@ -49,10 +55,14 @@ def _item(conversation: Conversation, resident: Resident | None) -> dict[str, An
 
 
 @endpoint(
-    "GET", "/api/conversations", "Conversations, newest first; handed_off=true: those staff hold",
-    roles=HANDOFF_ROLES, item=ITEM, paged=True,
+    "GET",
+    "/api/conversations",
+    "Conversations, newest first; handed_off=true: those staff hold",
+    roles=HANDOFF_ROLES,
+    item=ITEM,
+    paged=True,
     params=(Param("handed_off", "only conversations handed to staff (or not)", "boolean"),),
-)  # fmt: skip
+)
 async def list_conversations(request: web.Request) -> web.Response:
     """GET /api/conversations?handed_off=true."""
     cursor, limit = page_args(request)
@@ -76,10 +86,14 @@ async def _conversation(request: web.Request, session: AsyncSession) -> Conversa
 
 
 @endpoint(
-    "POST", "/api/conversations/{id}/reply", "Send staff words to a handed-off resident",
-    roles=HANDOFF_ROLES, body={"text": "string"}, item={"ok": "boolean", "message_id": "integer"},
+    "POST",
+    "/api/conversations/{id}/reply",
+    "Send staff words to a handed-off resident",
+    roles=HANDOFF_ROLES,
+    body={"text": "string"},
+    item={"ok": "boolean", "message_id": "integer"},
     errors=(409,),
-)  # fmt: skip
+)
 async def reply(request: web.Request) -> web.Response:
     """POST /api/conversations/{id}/reply {"text": "..."}: 201 once queued for delivery."""
     text = str((await json_body(request, ["text"]))["text"]).strip()
@@ -99,9 +113,13 @@ async def reply(request: web.Request) -> web.Response:
 
 
 @endpoint(
-    "POST", "/api/conversations/{id}/release", "Give a handed-off conversation back to the bot",
-    roles=HANDOFF_ROLES, item=ITEM, errors=(409,),
-)  # fmt: skip
+    "POST",
+    "/api/conversations/{id}/release",
+    "Give a handed-off conversation back to the bot",
+    roles=HANDOFF_ROLES,
+    item=ITEM,
+    errors=(409,),
+)
 async def release_conversation(request: web.Request) -> web.Response:
     """POST /api/conversations/{id}/release: the bot answers this resident again."""
     runtime, who = request.app[RUNTIME], principal(request)

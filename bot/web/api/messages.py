@@ -28,9 +28,16 @@ from storage.residents import Conversation
 from storage.search import Bounds, id_bounds, plan_each_search, restrict, usable, within
 
 REVIEW_ROLES = ("admin", "staff")
-ITEM = {"id": "integer", "conversation_id": "integer", "direction": "string", "text": "string",
-        "intent": "string?", "confidence": "number?", "action": "string?",
-        "created_at": "string"}  # fmt: skip
+ITEM = {
+    "id": "integer",
+    "conversation_id": "integer",
+    "direction": "string",
+    "text": "string",
+    "intent": "string?",
+    "confidence": "number?",
+    "action": "string?",
+    "created_at": "string",
+}
 
 
 def _float(request: web.Request, name: str) -> float | None:
@@ -100,17 +107,25 @@ def _reveal(request: web.Request, who: Principal) -> bool:
 
 
 @endpoint(
-    "GET", "/api/messages", "Search messages (newest first); phone and ID numbers masked",
-    roles=REVIEW_ROLES, item=ITEM, paged=True,
-    params=(Param("q", "text to find (any length, e.g. 路灯)"),
-            Param("platform", "generic, wecom or wechat"), Param("intent", "NLU intent"),
-            Param("min_confidence", "lowest NLU confidence", "number"),
-            Param("max_confidence", "highest NLU confidence", "number"),
-            Param("direction", "in or out", enum=("in", "out")),
-            Param("handed_off", "only conversations handed to staff", "boolean"),
-            Param("since", "ISO 8601 (local time if no offset)"), Param("until", "ISO 8601"),
-            Param("reveal", "unmasked texts (admin/staff; audited)", "boolean")),
-)  # fmt: skip
+    "GET",
+    "/api/messages",
+    "Search messages (newest first); phone and ID numbers masked",
+    roles=REVIEW_ROLES,
+    item=ITEM,
+    paged=True,
+    params=(
+        Param("q", "text to find (any length, e.g. 路灯)"),
+        Param("platform", "generic, wecom or wechat"),
+        Param("intent", "NLU intent"),
+        Param("min_confidence", "lowest NLU confidence", "number"),
+        Param("max_confidence", "highest NLU confidence", "number"),
+        Param("direction", "in or out", enum=("in", "out")),
+        Param("handed_off", "only conversations handed to staff", "boolean"),
+        Param("since", "ISO 8601 (local time if no offset)"),
+        Param("until", "ISO 8601"),
+        Param("reveal", "unmasked texts (admin/staff; audited)", "boolean"),
+    ),
+)
 async def search_messages(request: web.Request) -> web.Response:
     """GET /api/messages?q=路灯."""
     items, limit = await query_messages(request, principal(request))
@@ -177,10 +192,14 @@ def _filtered(
 
 
 @endpoint(
-    "GET", "/api/conversations/{id}/messages", "A transcript: each message, its NLU and action",
-    roles=REVIEW_ROLES, item={**ITEM, "nlu": "object?"}, paged=True,
+    "GET",
+    "/api/conversations/{id}/messages",
+    "A transcript: each message, its NLU and action",
+    roles=REVIEW_ROLES,
+    item={**ITEM, "nlu": "object?"},
+    paged=True,
     params=(Param("reveal", "unmasked texts (admin/staff; audited)", "boolean"),),
-)  # fmt: skip
+)
 async def transcript(request: web.Request) -> web.Response:
     """GET /api/conversations/{id}/messages, newest first."""
     items, limit = await query_transcript(request, principal(request))

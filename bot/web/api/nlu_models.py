@@ -23,11 +23,18 @@ from storage.nlu_models import NluModel, candidates
 VIEW_ROLES = ("admin", "staff")  # staff relabel messages, so they may retrain and compare
 SWITCH_ROLES = ("admin",)  # switching changes every answer the bot gives: admins only
 ITEM = {
-    "id": "integer", "status": "string", "reason": "string", "requested_by": "string",
-    "corrections": "integer", "model_hash": "string", "scores": "object",
-    "baseline": "object", "created_at": "string", "finished_at": "string",
+    "id": "integer",
+    "status": "string",
+    "reason": "string",
+    "requested_by": "string",
+    "corrections": "integer",
+    "model_hash": "string",
+    "scores": "object",
+    "baseline": "object",
+    "created_at": "string",
+    "finished_at": "string",
     "activated_at": "string",
-}  # fmt: skip
+}
 
 
 def _when(value: Any) -> str | None:
@@ -54,8 +61,12 @@ def candidate_view(candidate: NluModel) -> dict[str, Any]:
 def live_view(live: LiveModel) -> dict[str, Any]:
     """What the replicas serve now and its held-out numbers (None until scored once)."""
     if live.record is not None:
-        return {"id": live.record.id, "source": "switched_in", "model_hash": live.record.model_hash,
-                "scores": live.record.scores}  # fmt: skip
+        return {
+            "id": live.record.id,
+            "source": "switched_in",
+            "model_hash": live.record.model_hash,
+            "scores": live.record.scores,
+        }
     scores = cached_scores(live.path) if live.path else None
     key = model_key(live.path) if live.path else None
     return {"id": None, "source": "committed_data", "model_hash": key, "scores": scores}
@@ -69,8 +80,14 @@ def candidate_id(request: web.Request) -> int:
     return int(raw)
 
 
-@endpoint("GET", "/api/nlu/models", "Retrained model candidates beside the live model's numbers",
-          roles=VIEW_ROLES, paged=True, item=ITEM)  # fmt: skip
+@endpoint(
+    "GET",
+    "/api/nlu/models",
+    "Retrained model candidates beside the live model's numbers",
+    roles=VIEW_ROLES,
+    paged=True,
+    item=ITEM,
+)
 async def list_models(request: web.Request) -> web.Response:
     """GET /api/nlu/models: {"items": [...], "next": cursor, "live": {...}}."""
     cursor, limit = page_args(request)
@@ -82,8 +99,13 @@ async def list_models(request: web.Request) -> web.Response:
     return web.json_response({"items": items, "next": next_cursor, "live": live})
 
 
-@endpoint("GET", "/api/nlu/models/{id}", "One model candidate with its numbers",
-          roles=VIEW_ROLES, item=ITEM)  # fmt: skip
+@endpoint(
+    "GET",
+    "/api/nlu/models/{id}",
+    "One model candidate with its numbers",
+    roles=VIEW_ROLES,
+    item=ITEM,
+)
 async def show_model(request: web.Request) -> web.Response:
     """GET /api/nlu/models/{id}."""
     async with request.app[RUNTIME].sessions() as session:
@@ -93,8 +115,13 @@ async def show_model(request: web.Request) -> web.Response:
     return web.json_response(candidate_view(found))
 
 
-@endpoint("POST", "/api/nlu/models", "Retrain: committed data plus the corrections, then score",
-          roles=VIEW_ROLES, item=ITEM)  # fmt: skip
+@endpoint(
+    "POST",
+    "/api/nlu/models",
+    "Retrain: committed data plus the corrections, then score",
+    roles=VIEW_ROLES,
+    item=ITEM,
+)
 async def retrain(request: web.Request) -> web.Response:
     """POST /api/nlu/models: 202 with the new candidate, or 409 while another one runs."""
     try:
@@ -104,9 +131,13 @@ async def retrain(request: web.Request) -> web.Response:
     return web.json_response(candidate_view(candidate), status=202)
 
 
-@endpoint("POST", "/api/nlu/models/{id}/activate",
-          "Switch every Rasa replica to this candidate and record it as live",
-          roles=SWITCH_ROLES, item=ITEM)  # fmt: skip
+@endpoint(
+    "POST",
+    "/api/nlu/models/{id}/activate",
+    "Switch every Rasa replica to this candidate and record it as live",
+    roles=SWITCH_ROLES,
+    item=ITEM,
+)
 async def switch(request: web.Request) -> web.Response:
     """POST /api/nlu/models/{id}/activate: 200, or 502 naming the replicas that refused."""
     try:

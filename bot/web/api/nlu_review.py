@@ -31,12 +31,20 @@ def _threshold(request: web.Request) -> float:
 
 
 @endpoint(
-    "GET", "/api/nlu/review", "Messages the model was unsure of (fallback or low confidence)",
-    roles=REVIEW_ROLES, paged=True,
+    "GET",
+    "/api/nlu/review",
+    "Messages the model was unsure of (fallback or low confidence)",
+    roles=REVIEW_ROLES,
+    paged=True,
     params=(Param("max_confidence", "below this counts as unsure (default 0.6)", "number"),),
-    item={"id": "integer", "text": "string", "intent": "string?", "confidence": "number?",
-          "created_at": "string"},
-)  # fmt: skip
+    item={
+        "id": "integer",
+        "text": "string",
+        "intent": "string?",
+        "confidence": "number?",
+        "created_at": "string",
+    },
+)
 async def review_list(request: web.Request) -> web.Response:
     """GET /api/nlu/review."""
     runtime = request.app[RUNTIME]
@@ -45,16 +53,27 @@ async def review_list(request: web.Request) -> web.Response:
     async with runtime.sessions() as session:
         found = await doubtful_messages(session, threshold, cursor, limit)
     items = [
-        {"id": m.id, "text": mask_text(m.text or ""), "intent": m.intent,
-         "confidence": m.confidence, "created_at": m.created_at.isoformat()}
+        {
+            "id": m.id,
+            "text": mask_text(m.text or ""),
+            "intent": m.intent,
+            "confidence": m.confidence,
+            "created_at": m.created_at.isoformat(),
+        }
         for m in found
-    ]  # fmt: skip
+    ]
     return page(items, limit)
 
 
-@endpoint("POST", "/api/nlu/review/{id}", "Give a message its right intent",
-          roles=REVIEW_ROLES, body={"intent": "string"},
-          item={"id": "integer", "intent": "string"}, errors=(409,))  # fmt: skip
+@endpoint(
+    "POST",
+    "/api/nlu/review/{id}",
+    "Give a message its right intent",
+    roles=REVIEW_ROLES,
+    body={"intent": "string"},
+    item={"id": "integer", "intent": "string"},
+    errors=(409,),
+)
 async def relabel(request: web.Request) -> web.Response:
     """POST /api/nlu/review/{id} {"intent": "report_streetlight" or "faq/<key>"}."""
     runtime, who = request.app[RUNTIME], principal(request)
@@ -74,9 +93,14 @@ async def relabel(request: web.Request) -> web.Response:
     return web.json_response({"id": number, "intent": intent})
 
 
-@endpoint("GET", "/api/nlu/corrections.yml", "The corrections as Rasa NLU training data",
-          roles=REVIEW_ROLES, media=("text/yaml",),
-          item={"version": "string", "nlu": "array?"})  # fmt: skip
+@endpoint(
+    "GET",
+    "/api/nlu/corrections.yml",
+    "The corrections as Rasa NLU training data",
+    roles=REVIEW_ROLES,
+    media=("text/yaml",),
+    item={"version": "string", "nlu": "array?"},
+)
 async def export_corrections(request: web.Request) -> web.Response:
     """GET /api/nlu/corrections.yml: to commit into nlu/project/data/ (or retrain from it)."""
     runtime, who = request.app[RUNTIME], principal(request)

@@ -45,9 +45,11 @@ def _responses(spec: Endpoint) -> dict[str, Any]:
     if spec.paged:
         schema = {
             "type": "object",
-            "properties": {"items": {"type": "array", "items": schema},
-                           "next": {"type": ["string", "null"]}},
-        }  # fmt: skip
+            "properties": {
+                "items": {"type": "array", "items": schema},
+                "next": {"type": ["string", "null"]},
+            },
+        }
     structured = ("application/json", "text/yaml")  # the item fields describe these
     content = {
         media: {"schema": schema if media in structured else {"type": "string"}}
@@ -90,9 +92,14 @@ def openapi(specs: list[Endpoint], paging: tuple[Param, ...]) -> dict[str, Any]:
     error_schema = {
         "type": "object",
         "required": ["error"],
-        "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-            "code": {"type": "string"}, "message": {"type": "string"}}}},
-    }  # fmt: skip
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            }
+        },
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": "Linli admin API", "version": "1"},

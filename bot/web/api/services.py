@@ -19,12 +19,27 @@ from storage.wishes import PUBLIC_STATUSES, Wish
 
 ORDER_STATUSES = ("requested", "claimed", "visiting", "completed", "reviewed", "cancelled")
 WISH_STATUSES = ("submitted", "approved", "claimed", "fulfilled", "thanked", "rejected")
-ORDER_ITEM = {"id": "integer", "number": "string", "service_item": "string",
-              "elder": "string", "scheduled_at": "string", "status": "string",
-              "provider": "string?", "expected_minutes": "integer",
-              "worked_minutes": "integer?", "month": "string"}  # fmt: skip
-WISH_ITEM = {"id": "integer", "number": "string?", "wish": "string", "for_whom": "string?",
-             "due": "string?", "status": "string", "created_at": "string"}  # fmt: skip
+ORDER_ITEM = {
+    "id": "integer",
+    "number": "string",
+    "service_item": "string",
+    "elder": "string",
+    "scheduled_at": "string",
+    "status": "string",
+    "provider": "string?",
+    "expected_minutes": "integer",
+    "worked_minutes": "integer?",
+    "month": "string",
+}
+WISH_ITEM = {
+    "id": "integer",
+    "number": "string?",
+    "wish": "string",
+    "for_whom": "string?",
+    "due": "string?",
+    "status": "string",
+    "created_at": "string",
+}
 
 
 def _scope_orders(stmt: Any, who: Principal) -> Any:
@@ -35,11 +50,17 @@ def _scope_orders(stmt: Any, who: Principal) -> Any:
 
 
 @endpoint(
-    "GET", "/api/orders", "Home-care orders (a provider sees its own and the unclaimed)",
-    roles=("admin", "staff", "provider"), item=ORDER_ITEM, paged=True,
-    params=(Param("status", "order state", enum=ORDER_STATUSES),
-            Param("month", "quota month, e.g. 2026-11")),
-)  # fmt: skip
+    "GET",
+    "/api/orders",
+    "Home-care orders (a provider sees its own and the unclaimed)",
+    roles=("admin", "staff", "provider"),
+    item=ORDER_ITEM,
+    paged=True,
+    params=(
+        Param("status", "order state", enum=ORDER_STATUSES),
+        Param("month", "quota month, e.g. 2026-11"),
+    ),
+)
 async def orders(request: web.Request) -> web.Response:
     """GET /api/orders."""
     items, limit = await query_orders(request, principal(request))
@@ -65,20 +86,32 @@ async def query_orders(request: web.Request, who: Principal) -> tuple[list[dict[
     async with runtime.sessions() as session:
         rows = (await session.execute(stmt.order_by(CareOrder.id.desc()).limit(limit))).all()
     items = [
-        {"id": o.id, "number": o.number, "service_item": o.service_item,
-         "elder": mask_name(elder), "scheduled_at": o.scheduled_at.isoformat(),
-         "status": o.status, "provider": provider, "expected_minutes": o.expected_minutes,
-         "worked_minutes": o.worked_minutes, "month": o.quota_month}
+        {
+            "id": o.id,
+            "number": o.number,
+            "service_item": o.service_item,
+            "elder": mask_name(elder),
+            "scheduled_at": o.scheduled_at.isoformat(),
+            "status": o.status,
+            "provider": provider,
+            "expected_minutes": o.expected_minutes,
+            "worked_minutes": o.worked_minutes,
+            "month": o.quota_month,
+        }
         for o, elder, provider in rows
-    ]  # fmt: skip
+    ]
     return items, limit
 
 
 @endpoint(
-    "GET", "/api/wishes", "Micro-wishes (volunteers see only the public, approved ones)",
-    roles=("admin", "staff", "volunteer"), item=WISH_ITEM, paged=True,
+    "GET",
+    "/api/wishes",
+    "Micro-wishes (volunteers see only the public, approved ones)",
+    roles=("admin", "staff", "volunteer"),
+    item=WISH_ITEM,
+    paged=True,
     params=(Param("status", "wish state (staff)", enum=WISH_STATUSES),),
-)  # fmt: skip
+)
 async def wishes(request: web.Request) -> web.Response:
     """GET /api/wishes."""
     items, limit = await query_wishes(request, principal(request))
@@ -100,8 +133,15 @@ async def query_wishes(request: web.Request, who: Principal) -> tuple[list[dict[
     async with runtime.sessions() as session:
         found = (await session.scalars(stmt.order_by(Wish.id.desc()).limit(limit))).all()
     items = [
-        {"id": w.id, "number": w.number, "wish": w.wish, "for_whom": w.for_whom,
-         "due": w.due_text, "status": w.status, "created_at": w.created_at.isoformat()}
+        {
+            "id": w.id,
+            "number": w.number,
+            "wish": w.wish,
+            "for_whom": w.for_whom,
+            "due": w.due_text,
+            "status": w.status,
+            "created_at": w.created_at.isoformat(),
+        }
         for w in found
-    ]  # fmt: skip
+    ]
     return items, limit

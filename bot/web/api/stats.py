@@ -18,8 +18,15 @@ from storage.community import Grid
 from storage.stats import LOCAL, Figures, Report, ticket_report
 
 STATS_ROLES = ("admin", "staff", "grid_worker")
-COLUMNS = ("tickets", "resolved", "median_accept_minutes", "median_resolve_hours",
-           "sla_met_percent", "satisfied_percent", "average_rating")  # fmt: skip
+COLUMNS = (
+    "tickets",
+    "resolved",
+    "median_accept_minutes",
+    "median_resolve_hours",
+    "sla_met_percent",
+    "satisfied_percent",
+    "average_rating",
+)
 NUMBERS = dict.fromkeys(COLUMNS, "number?")
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
@@ -65,20 +72,30 @@ def _rows(report: Report) -> list[dict[str, Any]]:
     rows = [{"group": "all", "name": "全部", **report.overall.row()}]
     for (week, category), figures in sorted(report.by_week_category.items()):
         rows.append({"group": "week_category", "name": f"{week} {category}", **figures.row()})
-    for kind, groups in (("grid", report.by_grid), ("unit", report.by_unit),
-                         ("category", report.by_category)):  # fmt: skip
+    for kind, groups in (
+        ("grid", report.by_grid),
+        ("unit", report.by_unit),
+        ("category", report.by_category),
+    ):
         rows += [{"group": kind, "name": name, **f.row()} for name, f in sorted(groups.items())]
     return rows
 
 
 @endpoint(
-    "GET", "/api/stats", "Ticket figures by week and category, grid and unit (JSON or CSV)",
-    roles=STATS_ROLES, item={"group": "string", "name": "string", **NUMBERS},
-    params=(Param("from", "first day (local), default 30 days ago"),
-            Param("to", "day after the last (local), default tomorrow"),
-            Param("grid", "one grid's code"), Param("format", "json or csv", enum=("json", "csv"))),
-    errors=(404,), media=("application/json", "text/csv"),
-)  # fmt: skip
+    "GET",
+    "/api/stats",
+    "Ticket figures by week and category, grid and unit (JSON or CSV)",
+    roles=STATS_ROLES,
+    item={"group": "string", "name": "string", **NUMBERS},
+    params=(
+        Param("from", "first day (local), default 30 days ago"),
+        Param("to", "day after the last (local), default tomorrow"),
+        Param("grid", "one grid's code"),
+        Param("format", "json or csv", enum=("json", "csv")),
+    ),
+    errors=(404,),
+    media=("application/json", "text/csv"),
+)
 async def stats(request: web.Request) -> web.StreamResponse:
     """GET /api/stats."""
     who = principal(request)
@@ -122,14 +139,20 @@ def _table(title: str, groups: dict[str, Figures], labels: dict[str, str]) -> st
         f"<tr><td>{e(labels.get(name, name))}</td><td>{row['tickets']}</td>"
         f"<td>{row['resolved']}</td><td>{_pct(row['sla_met_percent'])}</td>"
         f"<td>{_pct(row['satisfied_percent'])}</td></tr>"
-        for name, f in sorted(groups.items()) for row in [f.row()]
-    ]  # fmt: skip
+        for name, f in sorted(groups.items())
+        for row in [f.row()]
+    ]
     return f"<h2>{e(title)}</h2><table>{head.format(e(title[:2]))}{''.join(lines)}</table>"
 
 
-@endpoint("GET", "/api/stats/monthly", "A printable monthly summary for publishing (晒单)",
-          roles=("admin", "staff"), params=(Param("month", "e.g. 2026-11"),),
-          media=("text/html",))  # fmt: skip
+@endpoint(
+    "GET",
+    "/api/stats/monthly",
+    "A printable monthly summary for publishing (晒单)",
+    roles=("admin", "staff"),
+    params=(Param("month", "e.g. 2026-11"),),
+    media=("text/html",),
+)
 async def monthly(request: web.Request) -> web.Response:
     """GET /api/stats/monthly?month=2026-11: an HTML page without personal details."""
     runtime = request.app[RUNTIME]

@@ -33,12 +33,30 @@ from storage.tickets import OPEN_STATUSES, Ticket, TicketEvent, ticket_by_number
 
 BOARD_ROLES = ("admin", "staff", "grid_worker")
 MANAGERS = ("admin", "staff")
-STATUSES = ("submitted", "assigned", "accepted", "in_progress", "resolved", "closed",
-            "cancelled", "duplicate")  # fmt: skip
+STATUSES = (
+    "submitted",
+    "assigned",
+    "accepted",
+    "in_progress",
+    "resolved",
+    "closed",
+    "cancelled",
+    "duplicate",
+)
 COLOURS = ("green", "blue", "yellow", "red", "grey")
-ITEM = {"id": "integer", "number": "string", "category": "string", "status": "string",
-        "colour": "string", "location": "string?", "grid": "string?", "reporter": "string?",
-        "assignee": "string?", "created_at": "string", "callback_needed": "boolean"}  # fmt: skip
+ITEM = {
+    "id": "integer",
+    "number": "string",
+    "category": "string",
+    "status": "string",
+    "colour": "string",
+    "location": "string?",
+    "grid": "string?",
+    "reporter": "string?",
+    "assignee": "string?",
+    "created_at": "string",
+    "callback_needed": "boolean",
+}
 
 
 def _scoped(stmt: Any, who: Principal) -> Any:
@@ -48,8 +66,13 @@ def _scoped(stmt: Any, who: Principal) -> Any:
     return stmt
 
 
-def _item(ticket: Ticket, grid: Grid | None, reporter: Resident | None,
-          assignee: Worker | None, colour: str) -> dict[str, Any]:  # fmt: skip
+def _item(
+    ticket: Ticket,
+    grid: Grid | None,
+    reporter: Resident | None,
+    assignee: Worker | None,
+    colour: str,
+) -> dict[str, Any]:
     return {
         "id": ticket.id,
         "number": ticket.number,
@@ -66,12 +89,20 @@ def _item(ticket: Ticket, grid: Grid | None, reporter: Resident | None,
 
 
 @endpoint(
-    "GET", "/api/tickets", "Tickets, newest first, with their SLA colour",
-    roles=BOARD_ROLES, item=ITEM, paged=True,
-    params=(Param("status", "ticket state", enum=STATUSES), Param("category", "category"),
-            Param("grid", "grid code, e.g. G01"), Param("colour", "SLA colour", enum=COLOURS),
-            Param("callback", "only tickets waiting for a call-back", "boolean")),
-)  # fmt: skip
+    "GET",
+    "/api/tickets",
+    "Tickets, newest first, with their SLA colour",
+    roles=BOARD_ROLES,
+    item=ITEM,
+    paged=True,
+    params=(
+        Param("status", "ticket state", enum=STATUSES),
+        Param("category", "category"),
+        Param("grid", "grid code, e.g. G01"),
+        Param("colour", "SLA colour", enum=COLOURS),
+        Param("callback", "only tickets waiting for a call-back", "boolean"),
+    ),
+)
 async def list_tickets(request: web.Request) -> web.Response:
     """GET /api/tickets."""
     items, limit = await query_tickets(request, principal(request))
@@ -117,9 +148,13 @@ async def _visible(session: AsyncSession, request: web.Request, who: Principal) 
     return ticket
 
 
-@endpoint("GET", "/api/tickets/{number}", "One ticket with its history and reporter contact",
-          roles=BOARD_ROLES, item={**ITEM, "events": "array", "contact": "string?",
-                                     "description": "string?"})  # fmt: skip
+@endpoint(
+    "GET",
+    "/api/tickets/{number}",
+    "One ticket with its history and reporter contact",
+    roles=BOARD_ROLES,
+    item={**ITEM, "events": "array", "contact": "string?", "description": "string?"},
+)
 async def ticket_detail(request: web.Request) -> web.Response:
     """GET /api/tickets/{number}: contact unmasked for staff and the accepting worker (audited)."""
     return web.json_response(await ticket_view(request, principal(request)))
@@ -133,13 +168,18 @@ async def ticket_view(request: web.Request, who: Principal) -> dict[str, Any]:
         reporter = await session.get(Resident, ticket.reporter_id)
         grid = await session.get(Grid, ticket.grid_id) if ticket.grid_id else None
         holder = await session.get(Worker, ticket.assignee_id) if ticket.assignee_id else None
-        events = (await session.scalars(
-            select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
-        )).all()  # fmt: skip
+        events = (
+            await session.scalars(
+                select(TicketEvent)
+                .where(TicketEvent.ticket_id == ticket.id)
+                .order_by(TicketEvent.id)
+            )
+        ).all()
         reveal = who.sees_personal_details or (
-            who.worker_id is not None and who.worker_id == ticket.assignee_id
+            who.worker_id is not None
+            and who.worker_id == ticket.assignee_id
             and ticket.accepted_at is not None
-        )  # fmt: skip
+        )
         phone = reporter.phone if reporter else None
         if reveal and phone:
             audit(session, who.name, "view_personal", f"ticket:{ticket.number}", "reporter phone")
@@ -147,15 +187,29 @@ async def ticket_view(request: web.Request, who: Principal) -> dict[str, Any]:
         body["description"] = ticket.description
         body["contact"] = (phone if reveal else mask_phone(phone)) if phone else None
         body["events"] = [
-            {"kind": e.kind, "from": e.from_status, "to": e.to_status, "actor": e.actor,
-             "note": e.note, "photo_url": e.photo_url, "at": e.created_at.isoformat()}
+            {
+                "kind": e.kind,
+                "from": e.from_status,
+                "to": e.to_status,
+                "actor": e.actor,
+                "note": e.note,
+                "photo_url": e.photo_url,
+                "at": e.created_at.isoformat(),
+            }
             for e in events
-        ]  # fmt: skip
+        ]
     return body
 
 
-@endpoint("POST", "/api/tickets/{number}/dispatch", "Give a ticket to a worker (by name)",
-          roles=MANAGERS, body={"worker": "string"}, item=ITEM, errors=(409,))  # fmt: skip
+@endpoint(
+    "POST",
+    "/api/tickets/{number}/dispatch",
+    "Give a ticket to a worker (by name)",
+    roles=MANAGERS,
+    body={"worker": "string"},
+    item=ITEM,
+    errors=(409,),
+)
 async def dispatch_ticket(request: web.Request) -> web.Response:
     """POST /api/tickets/{number}/dispatch {"worker": "王建国"}."""
     runtime, who = request.app[RUNTIME], principal(request)
@@ -179,8 +233,14 @@ async def dispatch_ticket(request: web.Request) -> web.Response:
     return web.json_response(result)
 
 
-@endpoint("POST", "/api/tickets/{number}/comments", "Add a note to a ticket's history",
-          roles=MANAGERS, body={"note": "string"}, item={"ok": "boolean"})  # fmt: skip
+@endpoint(
+    "POST",
+    "/api/tickets/{number}/comments",
+    "Add a note to a ticket's history",
+    roles=MANAGERS,
+    body={"note": "string"},
+    item={"ok": "boolean"},
+)
 async def comment_ticket(request: web.Request) -> web.Response:
     """POST /api/tickets/{number}/comments {"note": "..."}."""
     runtime, who = request.app[RUNTIME], principal(request)
@@ -191,9 +251,15 @@ async def comment_ticket(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-@endpoint("POST", "/api/tickets/{number}/callback", "Record the phone call-back after a low rating",
-          roles=MANAGERS, body={"note": "string"}, item={"ok": "boolean"},
-          errors=(409,))  # fmt: skip
+@endpoint(
+    "POST",
+    "/api/tickets/{number}/callback",
+    "Record the phone call-back after a low rating",
+    roles=MANAGERS,
+    body={"note": "string"},
+    item={"ok": "boolean"},
+    errors=(409,),
+)
 async def record_callback(request: web.Request) -> web.Response:
     """POST /api/tickets/{number}/callback {"note": "..."}: the 回访 is done."""
     runtime, who = request.app[RUNTIME], principal(request)
@@ -208,8 +274,15 @@ async def record_callback(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-@endpoint("POST", "/api/tickets/{number}/close", "Close a ticket with a note (staff finish it)",
-          roles=MANAGERS, body={"note": "string"}, item=ITEM, errors=(409,))  # fmt: skip
+@endpoint(
+    "POST",
+    "/api/tickets/{number}/close",
+    "Close a ticket with a note (staff finish it)",
+    roles=MANAGERS,
+    body={"note": "string"},
+    item=ITEM,
+    errors=(409,),
+)
 async def close_ticket(request: web.Request) -> web.Response:
     """POST /api/tickets/{number}/close {"note": "..."}: resolved (if open), then closed."""
     runtime, who = request.app[RUNTIME], principal(request)

@@ -99,6 +99,11 @@ async def log_in(request: web.Request, username: str, password: str) -> str | No
 def set_session(response: web.StreamResponse, request: web.Request, token: str) -> None:
     """Set the session cookie: HttpOnly, SameSite=Strict, Secure behind https."""
     response.set_cookie(
-        COOKIE, token, max_age=int(SESSION.total_seconds()), httponly=True, samesite="Strict",
-        secure=request.secure or request.headers.get("X-Forwarded-Proto") == "https", path="/",
-    )  # fmt: skip
+        COOKIE,
+        token,
+        max_age=int(SESSION.total_seconds()),
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure or request.headers.get("X-Forwarded-Proto") == "https",
+        path="/",
+    )

@@ -36,11 +36,17 @@ async def desk(request: web.Request, who: Principal) -> web.Response:
             )
         ).all()
     items = [
-        {"id": c.id, "number": conversation_number(c.id), "user": mask_name(name),
-         "platform": c.platform,
-         "last": c.last_message_at.isoformat()[:16].replace("T", " ") if c.last_message_at else ""}
+        {
+            "id": c.id,
+            "number": conversation_number(c.id),
+            "user": mask_name(name),
+            "platform": c.platform,
+            "last": c.last_message_at.isoformat()[:16].replace("T", " ")
+            if c.last_message_at
+            else "",
+        }
         for c, name in rows
-    ]  # fmt: skip
+    ]
     context = base_context(request, who, items=items)
     return aiohttp_jinja2.render_template("handoff.html", request, context)
 

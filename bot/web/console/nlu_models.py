@@ -20,13 +20,19 @@ from storage.nlu_review import NluCorrection
 
 SHOWN = 10
 STATUS_WORDS = {
-    "training": "训练中", "evaluating": "评估中", "ready": "待切换", "failed": "失败",
-    "live": "使用中", "retired": "已停用",
-}  # fmt: skip
+    "training": "训练中",
+    "evaluating": "评估中",
+    "ready": "待切换",
+    "failed": "失败",
+    "live": "使用中",
+    "retired": "已停用",
+}
 HEADLINE = (
-    ("accuracy", "准确率"), ("macro_f1", "宏平均 F1"), ("entity_f1", "实体 F1"),
+    ("accuracy", "准确率"),
+    ("macro_f1", "宏平均 F1"),
+    ("entity_f1", "实体 F1"),
     ("report_gas_recall", "燃气报告召回率"),
-)  # fmt: skip
+)
 
 
 def _row(label: str, live: float | None, mine: float | None) -> dict[str, Any]:
@@ -62,10 +68,15 @@ async def models_page(request: web.Request, who: Principal) -> web.Response:
         view["compare"] = comparison(live["scores"] or candidate.baseline_scores, candidate.scores)
         items.append(view)
     context = base_context(
-        request, who, live=live, items=items, corrections=pending or 0,
-        busy=any(c.status in RUNNING for c in found), status_words=STATUS_WORDS,
+        request,
+        who,
+        live=live,
+        items=items,
+        corrections=pending or 0,
+        busy=any(c.status in RUNNING for c in found),
+        status_words=STATUS_WORDS,
         may_switch=who.role in SWITCH_ROLES,
-    )  # fmt: skip
+    )
     return aiohttp_jinja2.render_template("nlu_models.html", request, context)
 
 

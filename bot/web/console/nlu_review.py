@@ -36,14 +36,23 @@ async def review_page(request: web.Request, who: Principal) -> web.Response:
         found = await doubtful_messages(session, UNSURE_BELOW, None, SHOWN)
         done = await session.scalar(select(func.count(NluCorrection.id)))
     items = [
-        {"id": m.id, "text": mask_text(m.text or ""), "intent": m.intent,
-         "confidence": m.confidence, "at": m.created_at.isoformat()[:16].replace("T", " ")}
+        {
+            "id": m.id,
+            "text": mask_text(m.text or ""),
+            "intent": m.intent,
+            "confidence": m.confidence,
+            "at": m.created_at.isoformat()[:16].replace("T", " "),
+        }
         for m in found
-    ]  # fmt: skip
+    ]
     context = base_context(
-        request, who, items=items, intents=sorted(known_intents()), corrections=done or 0,
+        request,
+        who,
+        items=items,
+        intents=sorted(known_intents()),
+        corrections=done or 0,
         unsure_below=UNSURE_BELOW,
-    )  # fmt: skip
+    )
     return aiohttp_jinja2.render_template("nlu_review.html", request, context)
 
 

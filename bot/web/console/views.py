@@ -97,9 +97,14 @@ async def board(request: web.Request, who: Principal) -> web.Response:
     query = {k: v for k, v in request.query.items() if k != "cursor"}
     next_page = urlencode({**query, "cursor": items[-1]["id"]}) if len(items) == limit else ""
     context = base_context(
-        request, who, items=items, next=next_page, filters=request.query,
-        colours=list(COLOUR_NAMES.items()), statuses=list(STEP_WORDS.items()),
-    )  # fmt: skip
+        request,
+        who,
+        items=items,
+        next=next_page,
+        filters=request.query,
+        colours=list(COLOUR_NAMES.items()),
+        statuses=list(STEP_WORDS.items()),
+    )
     return aiohttp_jinja2.render_template("tickets.html", request, context)
 
 
