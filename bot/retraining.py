@@ -29,6 +29,7 @@ from nlu.rasa_process import run_child
 from nlu.train import TrainingError, copy_project, latest_model, model_path_for, training_hash
 from storage import nlu_models as store
 from storage.accounts import audit
+from storage.base import existing
 from storage.nlu_review import corrections
 from storage.parse_cache import PREFIX as PARSE_CACHE_PREFIX
 from storage.privacy import mask_text
@@ -266,8 +267,7 @@ async def activate(app: web.Application, candidate_id: int, who: str) -> store.N
                 "; ".join(f"{u}: {w}" for u, w in failed.items())[:2000],
             )
         else:
-            candidate = await session.get(store.NluModel, candidate_id)
-            assert candidate is not None
+            candidate = await existing(session, store.NluModel, candidate_id)
             old = await store.make_live(session, candidate, runtime.clock())
             audit(
                 session,

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.care_items import hours_text
 from handlers.context import Context
 from handlers.registry import intent
+from storage.base import existing
 from storage.community import workers_with_role
 from storage.home_care import (
     CareElder,
@@ -88,8 +89,7 @@ async def claim(ctx: Context) -> bool:
     ):
         ctx.reply(f"订单 {order.number} 已被其他机构接单或已结束，谢谢。")
     else:
-        elder = await ctx.session.get(CareElder, order.elder_id)
-        assert elder is not None
+        elder = await existing(ctx.session, CareElder, order.elder_id)
         ctx.reply(
             f"抢单成功：{order.number}【{order.service_item}】\n"
             f"老人：{elder.name}，电话 {elder.phone or '未留'}\n"
@@ -179,8 +179,7 @@ async def finish(ctx: Context) -> bool:
         most = order.expected_minutes + exc.remaining_minutes
         ctx.reply(f"老人当月额度不够，这一单最多只能记 {hours_text(most)}，请核对后再发。")
         return True
-    elder = await ctx.session.get(CareElder, order.elder_id)
-    assert elder is not None
+    elder = await existing(ctx.session, CareElder, order.elder_id)
     left = await remaining_minutes(ctx.session, elder, order.quota_month)
     ctx.reply(f"已记录完工：{order.number}，服务 {hours_text(minutes)}。社区会审核照片并电话回访。")
     told = (

@@ -16,6 +16,7 @@ from handlers.dialogue import ask_again, choice_number
 from handlers.disability import file_service_ticket
 from handlers.registry import intent
 from nlu.timeparse import SHANGHAI, resolve_time
+from storage.base import existing
 from storage.home_care import CareElder, active_providers, elders_of, month_of, remaining_minutes
 from storage.home_care_orders import QuotaExceeded, request_order
 from storage.privacy import mask_name
@@ -107,10 +108,17 @@ async def _ask_next(ctx: Context) -> None:
         await _confirm(ctx)
 
 
-async def _confirm(ctx: Context) -> None:
-    elder = await ctx.session.get(CareElder, ctx.state["elder"])
+async def _chosen(ctx: Context) -> tuple[CareElder, CareItem]:
+    """The elder and the service this request has settled on (kept in the dialogue state)."""
+    elder = await existing(ctx.session, CareElder, ctx.state["elder"])
     item = item_by_label(ctx.state["item"])
-    assert elder is not None and item is not None
+    if item is None:
+        raise KeyError(f"no home-care service {ctx.state['item']!r} (from the dialogue state)")
+    return elder, item
+
+
+async def _confirm(ctx: Context) -> None:
+    elder, item = await _chosen(ctx)
     start = datetime.fromisoformat(ctx.state["start"])
     left = await remaining_minutes(ctx.session, elder, month_of(start))
     if left < item.minutes:
@@ -131,8 +139,7 @@ async def continue_home_care(ctx: Context) -> bool:
     step, choice = ctx.state.get("step"), choice_number(ctx.text)
     picked = _picked_elder(ctx, choice) if step == "elder" else None
     if picked is not None:
-        elder = await ctx.session.get(CareElder, picked)
-        assert elder is not None
+        elder = await existing(ctx.session, CareElder, picked)
         await _choose_elder(ctx, elder)
     elif step == "item" and (choice or match_item(ctx.entity("service_item") or ctx.text)):
         item = COMMON[choice - 1] if choice and choice <= len(COMMON) else None
@@ -178,9 +185,7 @@ async def _retry(ctx: Context, prompt: str) -> bool:
 
 
 async def _place_order(ctx: Context) -> None:
-    elder = await ctx.session.get(CareElder, ctx.state["elder"])
-    item = item_by_label(ctx.state["item"])
-    assert elder is not None and item is not None
+    elder, item = await _chosen(ctx)
     start = datetime.fromisoformat(ctx.state["start"])
     try:
         order = await request_order(

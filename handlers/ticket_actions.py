@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Services
 from handlers.ticket_notices import label_of, task_card, task_card_data, tell_reporters
+from storage.base import existing
 from storage.community import Worker, workers_with_role
 from storage.push import push_to_worker
 from storage.residents import Resident
@@ -72,8 +73,7 @@ async def accept(
     if ticket.status == "submitted":
         await _move(session, worker, ticket, "assigned", now, assignee_id=worker.id)
     await _move(session, worker, ticket, "accepted", now)
-    reporter = await session.get(Resident, ticket.reporter_id)
-    assert reporter is not None
+    reporter = await existing(session, Resident, ticket.reporter_id)
     label = label_of(services, ticket)
     await tell_reporters(
         session,
@@ -183,8 +183,7 @@ async def assign(
     except TransitionError as exc:
         step = STEP_WORDS.get(ticket.status, ticket.status)
         raise ActionRefused(f"工单 {ticket.number} 目前“{step}”，不能派单。") from exc
-    reporter = await session.get(Resident, ticket.reporter_id)
-    assert reporter is not None
+    reporter = await existing(session, Resident, ticket.reporter_id)
     card = task_card_data(services, ticket, reporter, worker.id)
     await push_to_worker(
         session,

@@ -201,7 +201,8 @@ async def book_activity(
 def _place_of(booking: Booking) -> tuple[Place, int]:
     if booking.slot_id is not None:
         return RehabSlot, booking.slot_id
-    assert booking.activity_id is not None
+    if booking.activity_id is None:
+        raise ValueError(f"booking {booking.number} holds neither a slot nor an activity")
     return Activity, booking.activity_id
 
 

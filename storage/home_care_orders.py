@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.base import existing
 from storage.home_care import (
     BILLED_STATUSES,
     HOURLY_RATE_YUAN,
@@ -168,8 +169,7 @@ async def complete_order(
     False when the order is not this provider's visit in progress; QuotaExceeded (nothing
     changed) when the hours beyond those booked do not fit the quota.
     """
-    elder = await session.get(CareElder, order.elder_id)
-    assert elder is not None
+    elder = await existing(session, CareElder, order.elder_id)
     try:
         async with session.begin_nested():
             actor = f"provider:{provider.id}"
@@ -210,8 +210,7 @@ async def cancel_order(session: AsyncSession, order: CareOrder, actor: str, now:
         now=now,
     ):
         return False
-    elder = await session.get(CareElder, order.elder_id)
-    assert elder is not None
+    elder = await existing(session, CareElder, order.elder_id)
     await adjust_quota(session, elder, order.quota_month, -order.expected_minutes)
     return True
 

@@ -91,7 +91,8 @@ class GenericConnector:
         event = parse_body(body)
         if isinstance(event, str):
             return error(400, "bad_request", event)
-        assert self._accept is not None
+        if self._accept is None:
+            raise RuntimeError("generic webhook called before register()")
         await self._accept(event)
         return ok()
 
@@ -112,7 +113,8 @@ class GenericConnector:
         if not self.outbound_url:
             raise SendError("LINLI_GENERIC_OUTBOUND_URL is not set", permanent=True)
         await self.start()
-        assert self._client is not None
+        if self._client is None:
+            raise RuntimeError("generic connector not started")
         payload: dict[str, Any] = {
             "message_id": delivery.delivery_id,
             "chat_id": delivery.chat_id,

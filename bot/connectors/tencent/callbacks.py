@@ -152,6 +152,7 @@ async def accept_callback(
         return parsed
     event = parsed[1]
     if event is not None:
-        assert accept is not None
+        if accept is None:
+            raise RuntimeError(f"{platform} webhook called before register()")
         await accept(event)
     return web.Response(text=answer)

@@ -114,7 +114,8 @@ class WeChatConnector:
         fields, event = parsed
         if event is None:
             return web.Response(text="success")
-        assert self._accept is not None and self._redis is not None
+        if self._accept is None or self._redis is None:
+            raise RuntimeError("wechat webhook called before register() and start()")
         held = await self.passive.hold(self._redis, event.message_id)
         if not await self._accept(event) or not held:  # a redelivery is answered `success`
             if held:
@@ -139,7 +140,8 @@ class WeChatConnector:
             self._client = None
 
     async def _fetch_token(self) -> tuple[str, int]:
-        assert self._client is not None
+        if self._client is None:
+            raise RuntimeError("wechat connector not started")
         params = {"grant_type": "client_credential", "appid": self.app_id, "secret": self.secret}
         return await fetch_token(self._client, f"{self.api}/cgi-bin/token", params, "token")
 
@@ -165,7 +167,8 @@ class WeChatConnector:
             self._check(data, "custom/send")
 
     async def _post(self, what: str, payload: dict[str, Any]) -> dict[str, Any]:
-        assert self._client is not None and self.tokens is not None
+        if self._client is None or self.tokens is None:
+            raise RuntimeError("wechat connector not started")
         url = f"{self.api}/cgi-bin/message/{what}"
         return await post_with_token(self._client, self.tokens, url, payload, what, TOKEN_ERRORS)
 

@@ -70,16 +70,14 @@ class WeComConnector:
     platform = PLATFORM
 
     def __init__(self, settings: Settings, *, timeout: float = 10) -> None:
-        required = (
-            settings.wecom_corp_id,
-            settings.wecom_agent_id,
-            settings.wecom_secret,
-            settings.wecom_token,
-            settings.wecom_aes_key,
-        )
-        if not all(required):
+        if not (
+            settings.wecom_corp_id
+            and settings.wecom_agent_id
+            and settings.wecom_secret
+            and settings.wecom_token
+            and settings.wecom_aes_key
+        ):
             raise ValueError("the wecom connector needs all LINLI_WECOM_* variables")
-        assert settings.wecom_corp_id and settings.wecom_token and settings.wecom_aes_key
         self.corp_id = settings.wecom_corp_id
         self.agent_id = int(settings.wecom_agent_id or 0)
         self.secret = settings.wecom_secret or ""
@@ -141,7 +139,8 @@ class WeComConnector:
         }
 
     def _robot(self, kind: type[GroupRobot], redis: Redis, key: str) -> GroupRobot:
-        assert self._client is not None
+        if self._client is None:
+            raise RuntimeError("wecom connector not started")
         return kind(
             self._client,
             redis,
@@ -158,7 +157,8 @@ class WeComConnector:
             self._client = None
 
     async def _fetch_token(self) -> tuple[str, int]:
-        assert self._client is not None
+        if self._client is None:
+            raise RuntimeError("wecom connector not started")
         params = {"corpid": self.corp_id, "corpsecret": self.secret}
         return await fetch_token(self._client, f"{self.api}/cgi-bin/gettoken", params, "gettoken")
 
