@@ -20,7 +20,7 @@ from bot.connectors.wecom.connector import WeComConnector
 from bot.messaging.consumer import InboundWorker
 from bot.messaging.ingest import accept
 from bot.messaging.outbox.enqueue import OutboxDispatcher, outbox_queue
-from bot.messaging.outbox.send import Deliverer
+from bot.messaging.outbox.send import Deliverer, quiet_saq_log
 from bot.messaging.sweeper import sweep_forever
 from bot.responses import error_middleware
 from bot.runtime import RUNTIME, SETTINGS, Runtime, services_from
@@ -28,6 +28,7 @@ from bot.scheduler import JobScheduler
 from bot.tasks import background_task, cancel_and_wait
 from bot.web import api, console, health, metrics, public, task_page
 from bot.web.http_limits import body_limits
+from handlers.faq import knowledge_base
 from handlers.modules import default_jobs, default_registry
 from nlu.client import NLUClient
 from storage.base import utcnow
@@ -78,6 +79,8 @@ def create_app(
         client_max_size=settings.file.http.max_body_bytes,
     )
     app[SETTINGS] = settings
+    quiet_saq_log()
+    knowledge_base()  # a broken handlers/faq.yml stops the start, not the first FAQ question
     connectors = build_connectors(settings)
 
     async def accept_event(event: InboundEvent) -> bool:

@@ -65,7 +65,11 @@ class _QuietSaq(logging.Filter):
         return not isinstance(exc, Later | RedisError | OSError)
 
 
-logging.getLogger("saq").addFilter(_QuietSaq())
+def quiet_saq_log() -> None:
+    """Put the filter on saq's logger, once per process (the app factory calls this)."""
+    saq_log = logging.getLogger("saq")
+    if not any(isinstance(f, _QuietSaq) for f in saq_log.filters):
+        saq_log.addFilter(_QuietSaq())
 
 
 class _JobWorker(Worker):
