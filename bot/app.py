@@ -17,9 +17,9 @@ from bot.connectors.base import Connector, InboundEvent
 from bot.connectors.generic import GenericConnector
 from bot.connectors.wechat.connector import WeChatConnector
 from bot.connectors.wecom.connector import WeComConnector
-from bot.messaging.consumer import InboundWorker
+from bot.messaging.consumer import QueueConsumer
 from bot.messaging.ingest import accept
-from bot.messaging.outbox.enqueue import OutboxDispatcher, outbox_queue
+from bot.messaging.outbox.enqueue import OutboxEnqueuer, outbox_queue
 from bot.messaging.outbox.send import Deliverer, quiet_saq_log
 from bot.messaging.sweeper import sweep_forever
 from bot.responses import error_middleware
@@ -73,7 +73,7 @@ def build_connectors(settings: Settings) -> dict[str, Connector]:
 def create_app(
     settings: Settings, *, web_role: bool = True, worker_role: bool = True
 ) -> web.Application:
-    """Build the application; the worker role consumes the queue and delivers replies."""
+    """Build the application; the worker role consumes the queue, delivers replies, runs jobs."""
     app = web.Application(
         middlewares=[error_middleware, body_limits(settings.file.http)],
         client_max_size=settings.file.http.max_body_bytes,
@@ -97,9 +97,9 @@ def create_app(
             connector.register(app, accept_event)
     app.cleanup_ctx.append(_runtime_ctx(settings, connectors))
     if worker_role:
-        app.cleanup_ctx.append(_worker_ctx)
+        app.cleanup_ctx.append(_worker_role_ctx)
     elif web_role:
-        app.cleanup_ctx.append(_dispatch_ctx)
+        app.cleanup_ctx.append(_outbox_enqueue_ctx)
     return app
 
 
@@ -140,34 +140,34 @@ def _runtime_ctx(settings: Settings, connectors: dict[str, Connector]):  # type:
     return ctx
 
 
-async def _dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
+async def _outbox_enqueue_ctx(app: web.Application) -> AsyncIterator[None]:
     """A web-only process enqueues the replies it commits (staff replies, passive releases)."""
     runtime = app[RUNTIME]
-    dispatcher = OutboxDispatcher(runtime, outbox_queue(runtime.redis), sweep=False)
-    task = background_task(dispatcher.run(), "outbox-dispatch")
+    enqueuer = OutboxEnqueuer(runtime, outbox_queue(runtime.redis), sweep=False)
+    task = background_task(enqueuer.run(), "outbox-enqueue")
     yield
     await cancel_and_wait([task])
 
 
-async def _worker_ctx(app: web.Application) -> AsyncIterator[None]:
+async def _worker_role_ctx(app: web.Application) -> AsyncIterator[None]:
     runtime = app[RUNTIME]
-    worker = InboundWorker(runtime)
+    consumer = QueueConsumer(runtime)
     consuming = [
-        background_task(worker.run(), "inbound-worker"),
-        background_task(sweep_forever(runtime, worker.stopping), "sweeper"),
+        background_task(consumer.run(), "inbound-worker"),
+        background_task(sweep_forever(runtime, consumer.stopping), "sweeper"),
     ]
     deliverer = Deliverer(runtime)
     delivering = background_task(deliverer.run(), "outbox-delivery")
     scheduler = JobScheduler(runtime, default_jobs())
     scheduler.start()
     yield
-    await drain(runtime, worker, consuming, deliverer, delivering)
+    await drain(runtime, consumer, consuming, deliverer, delivering)
     scheduler.shutdown()
 
 
 async def drain(
     runtime: Runtime,
-    worker: InboundWorker,
+    consumer: QueueConsumer,
     consuming: list[asyncio.Task[None]],
     deliverer: Deliverer,
     delivering: asyncio.Task[None],
@@ -176,7 +176,7 @@ async def drain(
     seconds = runtime.settings.file.worker.drain_seconds
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
-    await worker.drain(seconds)  # also stops the sweeper (it watches worker.stopping)
+    await consumer.drain(seconds)  # also stops the sweeper (it watches consumer.stopping)
     await asyncio.wait(consuming, timeout=max(0.1, deadline - loop.time()))
     runtime.wake_outbox()
     await _bounded(

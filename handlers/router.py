@@ -51,7 +51,7 @@ async def answer_turn(ctx: Context, registry: Registry) -> None:
         if handled is not False:
             return
         ctx.state.clear()
-    await dispatch_intent(ctx, registry)
+    await route_intent(ctx, registry)
 
 
 async def _run_command(ctx: Context, registry: Registry) -> bool:
@@ -66,7 +66,7 @@ async def _run_command(ctx: Context, registry: Registry) -> bool:
     return True
 
 
-async def dispatch_intent(ctx: Context, registry: Registry) -> None:
+async def route_intent(ctx: Context, registry: Registry) -> None:
     """Answer by intent; unsure or unknown intents get the numbered menu."""
     parse = ctx.parse
     if parse is None or parse.intent == "nlu_fallback":

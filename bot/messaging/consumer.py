@@ -1,4 +1,4 @@
-"""The inbound worker: consumes the stream, one conversation at a time, in order."""
+"""The queue consumer: reads the inbound stream, one conversation at a time, in order."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
-class InboundWorker:
+class QueueConsumer:
     """Reads jobs, serialises them per conversation with a Redis lock, and acknowledges them."""
 
     def __init__(self, runtime: Runtime, name: str | None = None) -> None:
@@ -59,13 +59,13 @@ class InboundWorker:
             except (RedisError, OSError) as exc:
                 if being_cancelled():
                     raise asyncio.CancelledError from exc
-                log.warning("worker %s lost Redis (%s); retrying in 1 s", self.name, exc)
+                log.warning("consumer %s lost Redis (%s); retrying in 1 s", self.name, exc)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stopping.wait(), timeout=1)
 
     async def _start(self, job: Job) -> None:
         await self._slots.acquire()
-        if self.stopping.is_set():  # read but not started: another worker takes it over
+        if self.stopping.is_set():  # read but not started: another consumer takes it over
             self._slots.release()
             return
         task = asyncio.get_running_loop().create_task(
@@ -116,11 +116,11 @@ class InboundWorker:
         """Take no new work, let messages in flight finish (bounded); return how many were cut."""
         self.stopping.set()
         if self._inflight:
-            log.info("worker %s draining %d message(s)", self.name, len(self._inflight))
+            log.info("consumer %s draining %d message(s)", self.name, len(self._inflight))
             await asyncio.wait(list(self._inflight), timeout=seconds)
         cut = len(self._inflight)
         if cut:
-            log.warning("worker %s: %d message(s) cut after %.0f s", self.name, cut, seconds)
+            log.warning("consumer %s: %d message(s) cut after %.0f s", self.name, cut, seconds)
         await self.stop()
         return cut
 

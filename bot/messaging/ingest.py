@@ -1,4 +1,4 @@
-"""Store a platform's message before acknowledging it, then queue it for a worker."""
+"""Store a platform's message before acknowledging it, then queue it for the consumer."""
 
 from __future__ import annotations
 

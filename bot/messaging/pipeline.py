@@ -159,7 +159,7 @@ async def _process(runtime: Runtime, row: Row[Any]) -> bool:
         return False
     async with runtime.sessions() as session, session.begin():
         if not await claim_for_processing(session, message_id):
-            return True  # another worker finished it meanwhile
+            return True  # another consumer finished it meanwhile
         conversation, resident, worker = await _participants(session, conversation_id)
         ctx = Context(
             session=session,

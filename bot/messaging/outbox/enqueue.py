@@ -1,6 +1,6 @@
-"""Delivery jobs on saq: the queue, the job keyed by its message id, and the dispatcher.
+"""Delivery jobs on saq: the queue, the job keyed by its message id, and the enqueuer.
 
-Every commit that writes replies wakes the dispatcher of that process (`runtime.wake_outbox`):
+Every commit that writes replies wakes the enqueuer of that process (`runtime.wake_outbox`):
 with the new replies' ids (the pipeline: the first new reply of each conversation; the
 rest follow when it settles) it enqueues those, without one (staff actions, the scheduler)
 it enqueues each due reply whose earlier replies are settled (a reply that has a job
@@ -69,7 +69,7 @@ async def bring_forward(queue: RedisQueue, message_id: int) -> bool:
     return bool(moved)
 
 
-class OutboxDispatcher:
+class OutboxEnqueuer:
     """Turns committed replies into delivery jobs; with sweep, also finds jobless ones."""
 
     def __init__(self, runtime: Runtime, queue: RedisQueue, *, sweep: bool) -> None:
@@ -101,7 +101,7 @@ class OutboxDispatcher:
             except Exception as exc:
                 if being_cancelled():
                     raise asyncio.CancelledError from exc
-                log.warning("outbox dispatch failed (the sweep will retry): %s", exc)
+                log.warning("outbox enqueue failed (the sweep will retry): %s", exc)
             woken = False
             with contextlib.suppress(TimeoutError):
                 woken = await asyncio.wait_for(wake.wait(), timeout=self.cfg.poll_seconds)

@@ -1,10 +1,11 @@
-"""Outbox delivery on saq (a Redis job queue): the job that sends one reply, and its worker.
+"""Outbox delivery on saq (a Redis job queue): the job that sends one reply, and its runner.
 
 The SQL outbox stays the record: a reply is stored before anything is sent, and its state
 (attempts, next try, last error, FAILED = dead letter for staff) lives there. The scheduling
-is saq's: each reply gets a delivery job keyed by its message id (bot.messaging.outbox.enqueue), run
-by the saq worker of every worker process. A failed attempt is run again by saq after the
-backoff step with jitter (or the platform's "not now" wait); the last failure dead-letters.
+is saq's: each reply gets a delivery job keyed by its message id (outbox/enqueue.py), run by
+the delivery worker (saq's job worker) of every worker process. A failed attempt is run again
+by saq after the backoff step with jitter (or the platform's "not now" wait); the last failure
+dead-letters.
 Replies of one conversation go in order: a job whose earlier reply is unsettled waits until
 that one's next try, and a reply that settles enqueues the next one.
 """
@@ -22,7 +23,7 @@ from redis.exceptions import RedisError
 from saq import Job, Worker
 
 from bot.connectors.base import SendError
-from bot.messaging.outbox.enqueue import JOB, OutboxDispatcher, outbox_queue
+from bot.messaging.outbox.enqueue import JOB, OutboxEnqueuer, outbox_queue
 from bot.runtime import Runtime
 from storage.base import utcnow
 from storage.db import unavailable
@@ -72,8 +73,9 @@ def quiet_saq_log() -> None:
         saq_log.addFilter(_QuietSaq())
 
 
-class _JobWorker(Worker):
-    """saq's worker without its own signal handlers (the service owns SIGINT and SIGTERM)."""
+class _DeliveryWorker(Worker):
+    """The delivery worker: saq's job worker without its own signal handlers (the service owns
+    SIGINT and SIGTERM)."""
 
     SIGNALS: list[Any] = []  # noqa: RUF012
 
@@ -85,12 +87,12 @@ class Deliverer:
         self.runtime = runtime
         self.cfg = runtime.settings.file.delivery
         self.queue = outbox_queue(runtime.redis)
-        self.dispatcher = OutboxDispatcher(runtime, self.queue, sweep=True)
+        self.enqueuer = OutboxEnqueuer(runtime, self.queue, sweep=True)
         self.stopping = False  # set by quiesce(): take no new reply in this process
         self._busy = 0  # replies between claim and mark in this process
         self._idle = asyncio.Event()
         self._idle.set()
-        self.worker = _JobWorker(
+        self.delivery_worker = _DeliveryWorker(
             self.queue,
             functions=[(JOB, self._job)],
             concurrency=parallel,
@@ -98,17 +100,18 @@ class Deliverer:
         )
 
     async def run(self) -> None:
-        """Run the job worker and the sweeping dispatcher until cancelled."""
-        worker = asyncio.get_running_loop().create_task(self.worker.start(), name="outbox-jobs")
+        """Run the delivery worker and the sweeping enqueuer until cancelled."""
+        jobs = self.delivery_worker.start()
+        running = asyncio.get_running_loop().create_task(jobs, name="outbox-jobs")
         try:
-            await self.dispatcher.run()
+            await self.enqueuer.run()
         finally:
-            worker.cancel()
-            await asyncio.wait([worker], timeout=5)
+            running.cancel()
+            await asyncio.wait([running], timeout=5)
 
     async def enqueue(self, message_id: int) -> bool:
         """Have a due reply's job run now (a new job: True)."""
-        return await self.dispatcher.enqueue(message_id)
+        return await self.enqueuer.enqueue(message_id)
 
     async def _job(self, ctx: dict[str, Any], *, message_id: int) -> str:
         try:
