@@ -19,8 +19,8 @@ from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
 from bot.app import create_app
-from bot.proxies import forwarded_client
 from bot.runtime import RUNTIME
+from bot.web.proxies import forwarded_client
 from storage.accounts import AuditEntry, User
 from storage.base import utcnow
 from tests.db_helpers import fetch
