@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,12 +14,13 @@ from bot.app import create_app
 from bot.runtime import RUNTIME
 from storage.accounts import AuditEntry
 from storage.base import utcnow
+from storage.community import Worker
 from storage.messages import Message, store_inbound
 from storage.residents import Resident, get_or_create_conversation
 from storage.ticket_flow import open_ticket
 from storage.tickets import Ticket, TicketEvent
 from tests.db_helpers import fetch
-from tests.support import make_settings
+from tests.support import make_settings, say
 
 TOKEN = "bootstrap-admin-token-for-tests"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -293,3 +295,86 @@ async def test_staff_close_a_ticket_and_the_reporter_hears(api, receiver, db_url
         .order_by(TicketEvent.id),
     )
     assert kinds == ["assigned", "resolved", "closed"]
+
+
+async def audited(db_url: str) -> list[tuple[str, str, str]]:
+    """Every view of personal details in the audit log: (actor, target, detail)."""
+    rows = await fetch(db_url, select(AuditEntry).where(AuditEntry.action == "view_personal"))
+    return [(e.actor, e.target, e.detail or "") for e in rows]
+
+
+async def test_a_worker_sees_the_contact_only_after_their_own_acceptance(api, receiver, db_url):
+    rec, _ = receiver
+    li = await new_user(api, "lihongmei", "grid_worker", worker="李红梅")
+    assert (await (await api.get("/api/tickets/1001", headers=li)).json())["contact"] == (
+        "139****5678"
+    )
+    await say(api, "worker-li", "接单 1001")
+    card = (await rec.wait_for("worker-li", 1))[0]
+    assert "已接单" in card and "13912345678" in card
+    detail = await (await api.get("/api/tickets/1001", headers=li)).json()
+    assert detail["contact"] == "13912345678"
+
+    await say(api, "worker-li", "转派 1001 需要换人")
+    assert "申请转派" in (await rec.wait_for("worker-li", 2))[1]
+    staff = await new_user(api, "liufang", "staff")
+    resp = await api.post("/api/tickets/1001/dispatch", json={"worker": "李红梅"}, headers=staff)
+    assert resp.status == 200
+    detail = await (await api.get("/api/tickets/1001", headers=li)).json()
+    assert detail["status"] == "assigned" and detail["contact"] == "139****5678"  # accept again
+    [ticket] = await fetch(db_url, select(Ticket).where(Ticket.number == "1001"))
+    assert ticket.accepted_at is None
+    kinds = await fetch(
+        db_url,
+        select(TicketEvent.to_status)
+        .where(TicketEvent.ticket_id == ticket.id)
+        .order_by(TicketEvent.id),
+    )
+    assert kinds == ["assigned", "accepted", "submitted", "assigned"]  # the history is kept
+
+
+async def test_every_unmasked_view_of_a_ticket_is_audited(api, receiver, db_url):
+    rec, _ = receiver
+    [li_id] = await fetch(db_url, select(Worker.id).where(Worker.name == "李红梅"))
+    li = await new_user(api, "lihongmei", "grid_worker", worker="李红梅")
+    await api.get("/api/tickets/1001", headers=li)
+    assert await audited(db_url) == []  # masked: nothing to audit
+    await say(api, "worker-li", "接单 1001")
+    assert "13912345678" in (await rec.wait_for("worker-li", 1))[0]  # the accepted-task card
+    await api.get("/api/tickets/1001", headers=li)
+    await api.get("/api/tickets/1002", headers=ADMIN)  # staff and admins: every view too
+    assert await audited(db_url) == [
+        (f"worker:{li_id}", "ticket:1001", "reporter contact on the accepted-task card"),
+        ("user:lihongmei", "ticket:1001", "ticket detail"),
+        ("bootstrap-admin", "ticket:1002", "ticket detail"),
+    ]
+
+
+async def test_a_worker_reads_the_residents_words_masked_until_accepting(api, receiver):
+    rec, _ = receiver
+    li = await new_user(api, "lihongmei", "grid_worker", worker="李红梅")
+    detail = await (await api.get("/api/tickets/1001", headers=li)).json()
+    assert "13912345678" not in json.dumps(detail, ensure_ascii=False)
+    assert detail["description"] == "东关中巷路灯坏了，我电话139****5678"
+    await say(api, "worker-li", "接单 1001")
+    await rec.wait_for("worker-li", 1)
+    detail = await (await api.get("/api/tickets/1001", headers=li)).json()
+    assert detail["description"] == "东关中巷路灯坏了，我电话13912345678"  # audited
+
+
+async def test_a_linked_report_never_shows_the_second_residents_number(api, db_url):
+    runtime = api.app[RUNTIME]
+    async with runtime.sessions() as session, session.begin():
+        conv = await get_or_create_conversation(session, "generic", "api-c", "api-c")
+        resident = await session.get(Resident, conv.resident_id)
+        filed = await open_ticket(
+            session, runtime.services, category="streetlight", reporter=resident,
+            description="东关中巷的路灯又灭了，打我 138-1234-5678 或 138 1234 5678",
+            now=utcnow(), actor="test", location="东关中巷",
+        )  # fmt: skip
+        assert filed.merged and filed.ticket.number == "1001"
+    li = await new_user(api, "lihongmei", "grid_worker", worker="李红梅")
+    for who in (li, ADMIN):  # stored masked: not even staff read it from the history
+        detail = await (await api.get("/api/tickets/1001", headers=who)).json()
+        [linked] = [e["note"] for e in detail["events"] if e["kind"] == "linked"]
+        assert linked == "同一问题：东关中巷的路灯又灭了，打我 138****5678 或 138****5678"
