@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from bot.app import create_app
 from bot.runtime import RUNTIME
-from storage.accounts import AuditEntry
+from storage.accounts import AuditEntry, User, issue_token
 from storage.base import utcnow
 from storage.community import Worker
 from storage.messages import Message, store_inbound
@@ -378,3 +379,46 @@ async def test_a_linked_report_never_shows_the_second_residents_number(api, db_u
         detail = await (await api.get("/api/tickets/1001", headers=who)).json()
         [linked] = [e["note"] for e in detail["events"] if e["kind"] == "linked"]
         assert linked == "同一问题：东关中巷的路灯又灭了，打我 138****5678 或 138****5678"
+
+
+async def test_a_grid_worker_account_without_a_grid_is_refused(api, db_url):
+    body = {"username": "nogrid", "role": "grid_worker", "password": "a-long-password-1"}
+    for worker in ({}, {"worker": "刘芳"}):  # none, or a worker who has no grid (staff)
+        resp = await api.post("/api/users", json={**body, **worker}, headers=ADMIN)
+        assert resp.status == 400 and "grid" in (await resp.json())["error"]["message"]
+    runtime = api.app[RUNTIME]
+    async with runtime.sessions() as session, session.begin():
+        conv = await get_or_create_conversation(session, "generic", "api-d", "api-d")
+        resident = await session.get(Resident, conv.resident_id)
+        filed = await open_ticket(
+            session, runtime.services, category="streetlight", description="外地的路灯坏了",
+            reporter=resident, now=utcnow(), actor="test", location="火星路",
+        )  # fmt: skip
+        assert filed.ticket.grid_id is None
+        number = filed.ticket.number
+        # an account made before the check: a grid_worker linked to a worker without a grid
+        liu = (await session.scalars(select(Worker).where(Worker.name == "刘芳"))).one()
+        user = User(username="oldnogrid", display_name="old", role="grid_worker", worker_id=liu.id)
+        session.add(user)
+        await session.flush()
+        token = await issue_token(session, user, "test")
+    old = {"Authorization": f"Bearer {token}"}
+    assert (await api.get(f"/api/tickets/{number}", headers=old)).status == 404
+    assert (await (await api.get("/api/tickets", headers=old)).json())["items"] == []
+    assert (await api.get(f"/api/tickets/{number}", headers=ADMIN)).status == 200
+
+
+async def test_the_cli_refuses_a_grid_worker_without_a_grid(api, db_url, tmp_path, monkeypatch):
+    from bot.cli import main
+    from tests.support import write_config
+
+    monkeypatch.setenv("LINLI_CONFIG", str(write_config(tmp_path)))
+    monkeypatch.setenv("LINLI_DATABASE_URL", db_url)
+    for extra in ([], ["--worker", "刘芳"]):
+        argv = ["admin", "create-user", "nogrid", "--role", "grid_worker", *extra]
+        with pytest.raises(SystemExit) as refused:
+            await asyncio.to_thread(main, argv)
+        assert "grid" in str(refused.value.code)
+    assert await fetch(db_url, select(User).where(User.username == "nogrid")) == []
+    argv = ["admin", "create-user", "li-cli", "--role", "grid_worker", "--worker", "李红梅"]
+    assert await asyncio.to_thread(main, argv) == 0
