@@ -35,9 +35,13 @@ async def _create(url: str, args: argparse.Namespace, password: str | None) -> s
                     raise SystemExit(f"linli admin: no worker named {args.worker!r}")
             try:
                 user = await create_user(
-                    session, args.username, args.role, display_name=args.name,
-                    password=password, worker_id=worker_id,
-                )  # fmt: skip
+                    session,
+                    args.username,
+                    args.role,
+                    display_name=args.name,
+                    password=password,
+                    worker_id=worker_id,
+                )
             except AccountRefused as refused:
                 raise SystemExit(f"linli admin: {refused} (--worker NAME)") from None
             audit(session, "cli", "create_user", f"user:{user.username}", user.role)

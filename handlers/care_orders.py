@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.care_items import hours_text
 from handlers.context import Context
 from handlers.registry import intent
+from storage.accounts import audit
 from storage.community import workers_with_role
 from storage.home_care import (
     CareElder,
@@ -85,6 +86,8 @@ async def claim(ctx: Context) -> bool:
     else:
         elder = await ctx.session.get(CareElder, order.elder_id)
         assert elder is not None
+        who, target = f"provider:{provider.id}", f"order:{order.number}"
+        audit(ctx.session, who, "view_personal", target, "elder contact on the claimed-order card")
         ctx.reply(
             f"抢单成功：{order.number}【{order.service_item}】\n"
             f"老人：{elder.name}，电话 {elder.phone or '未留'}\n"
@@ -175,6 +178,8 @@ async def finish(ctx: Context) -> bool:
     )
     for staff in await workers_with_role(ctx.session, "staff"):
         await push_to_worker(ctx.session, staff, review, "care_review_needed")
+        target = f"order:{order.number}"
+        audit(ctx.session, f"worker:{staff.id}", "view_personal", target, "elder phone, call-back")
     return True
 
 
