@@ -164,8 +164,11 @@ async def open_ticket(
         original = await find_duplicate(session, category, grid_id, location, now)
         if original is not None:
             await add_follower(session, original, reporter.id)
-            # Another resident's words on this ticket's history: never their number as typed.
-            note = f"同一问题：{mask_text(description)}"
+            # Another resident's words on this ticket's history: never their number as typed
+            # (acceptance reveals the reporter's contact, not theirs). The reporter's own words
+            # are kept and masked where shown, like the description.
+            own = reporter.id == original.reporter_id
+            note = f"同一问题：{description if own else mask_text(description)}"
             await record_event(session, original, "linked", actor, note=note)
             holder_id = original.assignee_id
             holder = await session.get(Worker, holder_id) if holder_id else None

@@ -374,11 +374,20 @@ async def test_a_linked_report_never_shows_the_second_residents_number(api, db_u
             now=utcnow(), actor="test", location="东关中巷",
         )  # fmt: skip
         assert filed.merged and filed.ticket.number == "1001"
+        reporter = await session.get(Resident, filed.ticket.reporter_id)
+        again = await open_ticket(
+            session, runtime.services, category="streetlight", reporter=reporter,
+            description="东关中巷路灯还是不亮，打 139 1234 5678", now=utcnow(), actor="test",
+            location="东关中巷",
+        )  # fmt: skip
+        assert again.merged  # the reporter's own second message: kept, masked where shown
     li = await new_user(api, "lihongmei", "grid_worker", worker="李红梅")
-    for who in (li, ADMIN):  # stored masked: not even staff read it from the history
+    for who, own in ((li, "139****5678"), (ADMIN, "139 1234 5678")):
         detail = await (await api.get("/api/tickets/1001", headers=who)).json()
-        [linked] = [e["note"] for e in detail["events"] if e["kind"] == "linked"]
-        assert linked == "同一问题：东关中巷的路灯又灭了，打我 138****5678 或 138****5678"
+        other, mine = [e["note"] for e in detail["events"] if e["kind"] == "linked"]
+        # stored masked: not even staff read the other resident's number from the history
+        assert other == "同一问题：东关中巷的路灯又灭了，打我 138****5678 或 138****5678"
+        assert mine == f"同一问题：东关中巷路灯还是不亮，打 {own}"
 
 
 async def test_a_grid_worker_account_without_a_grid_is_refused(api, db_url):
