@@ -10,13 +10,16 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
 
 from bot.app import create_app
 from bot.runtime import RUNTIME
+from storage.accounts import AuditEntry
 from storage.base import utcnow
 from storage.messages import store_inbound
 from storage.residents import Resident, get_or_create_conversation
 from storage.ticket_flow import open_ticket
+from tests.db_helpers import fetch
 from tests.support import make_settings
 
 TOKEN = "console-bootstrap-token-for-tests-0123"
@@ -159,3 +162,14 @@ async def test_boards_for_bookings_orders_and_wishes_follow_the_role(console):
     assert wishes.status == 200 and "/admin/tickets" not in await wishes.text()  # menu by role
     assert (await console.get("/admin/orders")).status == 403
     assert (await console.get("/admin/tickets")).status == 403
+
+
+async def test_a_console_ticket_view_is_audited(console, db_url):
+    await console.post(
+        "/admin/login", data={"username": "liufang", "password": "console-password-1"}
+    )
+    for _ in range(2):  # every view, even of a reporter who left no phone
+        page = await console.get("/admin/tickets/1001")
+        assert page.status == 200 and "工单 1001" in await page.text()
+    rows = await fetch(db_url, select(AuditEntry).where(AuditEntry.action == "view_personal"))
+    assert [(e.actor, e.target) for e in rows] == [("user:liufang", "ticket:1001")] * 2

@@ -23,7 +23,7 @@ from bot.web.api.core import (
     principal,
 )
 from bot.web.logins import LoginRefused, password_login, refusal_response
-from storage.accounts import ROLES, AuditEntry, audit, create_user, issue_token
+from storage.accounts import ROLES, AccountRefused, AuditEntry, audit, create_user, issue_token
 from storage.community import Worker
 from storage.home_care import CareProvider
 
@@ -91,7 +91,7 @@ async def me(request: web.Request) -> web.Response:
     errors=(409, 503),
 )
 async def add_user(request: web.Request) -> web.Response:
-    """POST /api/users: a grid_worker names the worker they are (their grid scopes them)."""
+    """POST /api/users: a grid_worker names the worker they are (a worker with a grid)."""
     runtime, who = request.app[RUNTIME], principal(request)
     data = await json_body(request, ["username", "role", "password"])
     if data["role"] not in ROLES:
@@ -107,8 +107,10 @@ async def add_user(request: web.Request) -> web.Response:
         if data["role"] == "grid_worker":
             name = str(data.get("worker") or "")
             worker = (await session.scalars(select(Worker).where(Worker.name == name))).first()
-            if worker is None:
-                return error(400, "bad_request", "a grid_worker needs `worker`: a worker's name")
+            if worker is None or worker.grid_id is None:
+                return error(
+                    400, "bad_request", "a grid_worker needs `worker`: a worker who has a grid"
+                )
             worker_id = worker.id
         provider_id = None
         if data["role"] == "provider":
@@ -130,6 +132,8 @@ async def add_user(request: web.Request) -> web.Response:
                 )
         except IntegrityError:
             return error(409, "conflict", "that username is taken")
+        except AccountRefused as refused:
+            return error(400, "bad_request", str(refused))
         expires = runtime.clock() + api_token_lifetime(request)
         token = await issue_token(session, user, "created", expires)
         audit(session, who.name, "create_user", f"user:{user.username}", user.role)
