@@ -128,7 +128,7 @@ class Attempt:
 
 def _tag(text: str) -> str:
     """A fixed-length key part for text that callers choose (names, addresses)."""
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def login_subjects(auth: Auth, username: str, address: str) -> list[Subject]:

@@ -42,6 +42,19 @@ async def test_nul_characters_are_refused_before_the_database(api):
     assert resp.status == 400
 
 
+async def test_unpaired_surrogates_in_a_body_are_refused_not_crashed(api):
+    # found by schemathesis: JSON "\ud800" is a Python str no database or hash can encode
+    for path, body in (
+        ("/api/login", '{"username": "\\ud800", "password": "x"}'),
+        ("/api/tickets/1001/comments", '{"note": "a\\udc00b"}'),
+    ):
+        resp = await api.post(
+            path, data=body, headers={**ADMIN, "Content-Type": "application/json"}
+        )
+        assert resp.status == 400, (path, await resp.text())
+        assert "surrogate" in (await resp.json())["error"]["message"]
+
+
 async def test_statistics_refuse_dates_that_cannot_be_counted(api):
     # found by schemathesis: year 1 and year 9999 overflowed in the UTC shift (500)
     for query in ("from=0001-01-01&to=0001-01-05", "from=9999-12-01&to=9999-12-31"):

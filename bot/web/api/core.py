@@ -141,6 +141,21 @@ def has_nul(value: Any) -> bool:
     return False
 
 
+def has_lone_surrogate(value: Any) -> bool:
+    """Whether a string in a JSON value holds half a surrogate pair ("\\ud800"): not storable."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, list):
+        return any(has_lone_surrogate(v) for v in value)
+    if isinstance(value, dict):
+        return any(has_lone_surrogate(k) or has_lone_surrogate(v) for k, v in value.items())
+    return False
+
+
 def _guard(spec: Endpoint, handler: Handler) -> Handler:
     async def guarded(request: web.Request) -> web.StreamResponse:
         if has_nul([*request.query.values(), *request.match_info.values()]):
@@ -215,6 +230,8 @@ async def json_body(request: web.Request, required: Iterable[str]) -> dict[str, 
         raise web.HTTPBadRequest(text="the body must be a JSON object")
     if has_nul(data):
         raise web.HTTPBadRequest(text="text may not contain NUL characters")
+    if has_lone_surrogate(data):
+        raise web.HTTPBadRequest(text="text may not contain unpaired surrogates (\\ud800…)")
     missing = [k for k in required if not isinstance(data.get(k), str) or not data[k].strip()]
     if missing:
         raise web.HTTPBadRequest(text=f"missing or empty text fields: {', '.join(missing)}")
