@@ -137,14 +137,11 @@ async def test_login_gives_a_token_and_is_rate_limited(api):
     for _ in range(5):
         resp = await api.post("/api/login", json={"username": "wangjianguo", "password": "x"})
         assert resp.status == 401
-    resp = await api.post("/api/login", json=good)
-    assert resp.status == 429  # this name waits here, even with the right password
-    wait = resp.headers.get("Retry-After")
     await new_user(api, "zhangxiulan", "staff")
     other = {"username": "zhangxiulan", "password": "a-long-password-1"}
     resp = await api.post("/api/login", json=other)
     assert resp.status == 200  # the address is not locked for everyone else
-    assert wait == "1"  # and the wait grows with each failure (tests/test_auth.py)
+    # the name itself waits, longer with each failure: tests/test_auth.py
 
 
 async def test_statistics_as_json_csv_and_a_printable_month(api, db_url):
