@@ -27,7 +27,6 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from bot.connectors import Accept
 from bot.connectors.wxcrypto import CryptoError, SignatureError, parse_xml
 from bot.events import InboundEvent
 from bot.responses import error
@@ -92,9 +91,12 @@ def to_event(platform: str, fields: dict[str, str]) -> InboundEvent | None:
     parsed = _text_and_attachments(fields)
     if parsed is None:
         log.info(
-            "%s callback %s/%s from %s acknowledged, not stored",
-            platform, fields.get("MsgType"), fields.get("Event", ""), sender,
-        )  # fmt: skip
+            "%s callback %r/%r from %r acknowledged, not stored",
+            platform,
+            fields.get("MsgType"),
+            fields.get("Event", ""),
+            sender,
+        )
         return None
     text, attachments = parsed
     return InboundEvent(
@@ -139,17 +141,3 @@ def read_callback(
         return error(401, "bad_signature", str(exc))
     except (CryptoError, BadMessage) as exc:
         return error(400, "bad_request", str(exc))
-
-
-async def accept_callback(
-    platform: str, read_xml: Callable[[], bytes], accept: Accept | None, answer: str
-) -> web.Response:
-    """Decrypt/parse a callback (401 bad signature, 400 bad body), store it, then `answer`."""
-    parsed = read_callback(platform, read_xml)
-    if isinstance(parsed, web.Response):
-        return parsed
-    event = parsed[1]
-    if event is not None:
-        assert accept is not None
-        await accept(event)
-    return web.Response(text=answer)
