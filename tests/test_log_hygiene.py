@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from bot.messaging import ingest
 from storage.db import create_engine
 from tests import fake_wechat as wechat
 from tests.conftest_platforms import messages
@@ -61,7 +62,7 @@ async def test_every_engine_hides_bound_parameters(url, tmp_path):
 
 async def test_a_message_id_with_a_newline_cannot_forge_a_log_line(make_client, caplog):
     client = await make_client(DEAD_NLU)
-    caplog.set_level(logging.INFO, "bot.ingest")
+    caplog.set_level(logging.INFO, ingest.log.name)
     body = message_body("u-forge", "路灯坏了", message_id="m-1" + FORGED)
     for _ in range(2):  # the second is a redelivery, logged with its id
         assert (await post_signed(client, body)).status == 200
