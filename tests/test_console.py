@@ -212,3 +212,12 @@ async def test_boards_for_bookings_orders_and_wishes_follow_the_role(console):
     assert wishes.status == 200 and "/admin/tickets" not in await wishes.text()  # menu by role
     assert (await console.get("/admin/orders")).status == 403
     assert (await console.get("/admin/tickets")).status == 403
+
+
+async def test_a_console_ticket_view_is_audited(console, db_url):
+    await console_login(console, "liufang", "console-password-1")
+    for _ in range(2):  # every view, even of a reporter who left no phone
+        page = await console.get("/admin/tickets/1001")
+        assert page.status == 200 and "工单 1001" in await page.text()
+    rows = await fetch(db_url, select(AuditEntry).where(AuditEntry.action == "view_personal"))
+    assert [(e.actor, e.target) for e in rows] == [("user:liufang", "ticket:1001")] * 2
