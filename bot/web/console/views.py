@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import select
 
 from bot.runtime import RUNTIME
 from bot.web.api.core import Principal
@@ -31,13 +30,11 @@ from bot.web.console.auth import (
     set_session,
 )
 from bot.web.console.notices import back_with, notice_text
-from handlers import ticket_actions
+from handlers import ticket_service
+from handlers.errors import Conflict, Invalid, NotFound
 from handlers.sla import COLOUR_WORDS
-from handlers.ticket_actions import STEP_WORDS, ActionRefused
-from storage.accounts import audit
-from storage.community import Worker
-from storage.ticket_flow import record_event
-from storage.tickets import ticket_by_number
+from handlers.ticket_actions import STEP_WORDS
+from storage.community import worker_names
 
 BOARD = ("admin", "staff", "grid_worker")
 MANAGERS = ("admin", "staff")
@@ -112,8 +109,8 @@ async def board(request: web.Request, who: Principal) -> web.Response:
     problem = {}
     try:
         items, limit = await query_tickets(request, who)
-    except web.HTTPBadRequest as bad:  # the filter's own fixed text, not the link's
-        items, limit, problem = [], 0, {"message": bad.text or ""}
+    except Invalid as bad:  # the filter's own fixed text, not the link's
+        items, limit, problem = [], 0, {"message": bad.reason}
     query = {k: v for k, v in request.query.items() if k != "cursor"}
     full = bool(items) and len(items) == limit  # a bad filter: no items, no next page
     next_page = urlencode({**query, "cursor": items[-1]["id"]}) if full else ""
@@ -135,7 +132,7 @@ async def ticket(request: web.Request, who: Principal) -> web.Response:
     """GET /admin/tickets/{number}."""
     view = await ticket_view(request, who)
     async with request.app[RUNTIME].sessions() as session:
-        names = (await session.scalars(select(Worker.name).order_by(Worker.id))).all()
+        names = await worker_names(session)
     context = base_context(request, who, t=view, workers=names, manager=who.role in MANAGERS)
     return aiohttp_jinja2.render_template("ticket.html", request, context)
 
@@ -145,19 +142,16 @@ async def dispatch(request: web.Request, who: Principal) -> web.Response:
     """POST /admin/tickets/{number}/dispatch: give it to the chosen worker."""
     form = await check_csrf(request)
     runtime, number = request.app[RUNTIME], request.match_info["number"]
+    name = str(form.get("worker", ""))
     async with runtime.sessions() as session, session.begin():
-        found = await ticket_by_number(session, number)
-        stmt = select(Worker).where(Worker.name == str(form.get("worker", "")))
-        worker = (await session.scalars(stmt)).first()
-        if found is None or worker is None:
-            raise web.HTTPNotFound(text="no such ticket or worker")
         try:
-            await ticket_actions.assign(
-                session, runtime.services, found, runtime.clock(), worker, who.name
+            await ticket_service.staff_dispatch(
+                session, runtime.services, who, number, name, runtime.clock()
             )
-            audit(session, who.name, "dispatch", f"ticket:{number}", worker.name)
             code = "dispatched"
-        except ActionRefused:
+        except (NotFound, Invalid):
+            raise web.HTTPNotFound(text="no such ticket or worker") from None
+        except Conflict:
             code = "dispatch_refused"
     runtime.wake_outbox()
     raise back_with(f"/admin/tickets/{number}", code, n=number)
@@ -170,11 +164,7 @@ async def comment(request: web.Request, who: Principal) -> web.Response:
     runtime, number = request.app[RUNTIME], request.match_info["number"]
     note = str(form.get("note", "")).strip()[:2000]
     async with runtime.sessions() as session, session.begin():
-        found = await ticket_by_number(session, number)
-        if found is None:
-            raise web.HTTPNotFound(text="no such ticket")
-        if note:
-            await record_event(session, found, "comment", who.name, note=note)
+        await ticket_service.comment(session, who, number, note)
     raise back_with(f"/admin/tickets/{number}", "comment_added")
 
 
