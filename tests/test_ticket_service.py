@@ -10,6 +10,7 @@ import pytest
 from bot.responses import domain_error
 from handlers import ticket_service
 from handlers.errors import Conflict, Invalid, NotAllowed, NotFound
+from handlers.handoff import release_held, reply_as_staff
 from storage.base import utcnow
 from storage.community import Worker, match_grid
 from storage.db import create_engine, session_factory
@@ -92,3 +93,29 @@ def test_domain_errors_map_once_to_the_api_error_shape(exc, status, code):
     response = domain_error(exc)
     assert response.status == status
     assert json.loads(response.text or "") == {"error": {"code": code, "message": exc.message}}
+
+
+async def test_handoff_actions_raise_not_found_and_conflict(db_url):
+    engine = create_engine(db_url)
+    async with session_factory(engine)() as s, s.begin():
+        with pytest.raises(NotFound, match="no such conversation"):
+            await release_held(s, None, STAFF.name)
+        with pytest.raises(NotFound):
+            await reply_as_staff(s, 2**31 - 1, "您好", STAFF.name)
+        conv = await get_or_create_conversation(s, "generic", "svc-h", "svc-hu")
+        with pytest.raises(Conflict) as held_by_bot:
+            await reply_as_staff(s, conv.id, "您好", STAFF.name)
+        assert held_by_bot.value.code == "not_handed_off"
+        with pytest.raises(Conflict, match="not handed off"):
+            await release_held(s, conv.id, STAFF.name)
+        conv.handed_off = True
+        await s.flush()
+        assert (await reply_as_staff(s, conv.id, "您好", STAFF.name)).id is not None
+        assert (await release_held(s, conv.id, STAFF.name)).handed_off is False
+    await engine.dispose()
+
+
+def test_a_conflict_keeps_its_own_api_code():
+    response = domain_error(Conflict("the bot holds this conversation", code="not_handed_off"))
+    assert response.status == 409
+    assert json.loads(response.text or "")["error"]["code"] == "not_handed_off"
