@@ -99,6 +99,11 @@ async def worker_by_identity(session: AsyncSession, platform: str, user_id: str)
     return (await session.scalars(stmt.order_by(Worker.id).limit(1))).first()
 
 
+async def grid_id_of(session: AsyncSession, code: str) -> int | None:
+    """The id of the grid with this code, if there is one."""
+    return (await session.scalars(select(Grid.id).where(Grid.code == code))).first()
+
+
 async def worker_by_name(session: AsyncSession, name: str) -> Worker | None:
     """The first worker with this name (the name staff type when they dispatch)."""
     return (await session.scalars(select(Worker).where(Worker.name == name))).first()

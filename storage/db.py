@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -92,3 +92,9 @@ def unavailable(exc: BaseException) -> bool:
         sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
         return exc.connection_invalidated or exc.statement is None or sqlstate[:2] in UNAVAILABLE
     return isinstance(exc, ConnectionError | TimeoutError)
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """One round trip to the database (readiness): raises if it does not answer."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))

@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     bindparam,
     event,
+    func,
     select,
     update,
 )
@@ -231,3 +232,13 @@ def first_outbound_ids(session: AsyncSession) -> list[int]:
             earlier = firsts.get(message.conversation_id, message.id)
             firsts[message.conversation_id] = min(earlier, message.id)
     return sorted(firsts.values())
+
+
+async def backlog_counts(session: AsyncSession) -> dict[str, int]:
+    """How many messages wait (received), are pending delivery, or are dead letters, by status."""
+    stmt = (
+        select(Message.status, func.count())
+        .where(Message.status.in_((RECEIVED, PENDING, FAILED)))
+        .group_by(Message.status)
+    )
+    return {status: count for status, count in (await session.execute(stmt)).all()}

@@ -205,3 +205,9 @@ async def ticket_events(session: AsyncSession, ticket_id: int) -> list[TicketEve
     """A ticket's history, oldest first."""
     stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
     return list((await session.scalars(stmt)).all())
+
+
+async def all_open_tickets(session: AsyncSession, limit: int = 10000) -> list[Ticket]:
+    """Open tickets (for the SLA gauges), at most limit."""
+    stmt = select(Ticket).where(Ticket.status.in_(OPEN_STATUSES)).limit(limit)
+    return list((await session.scalars(stmt)).all())

@@ -6,9 +6,9 @@ import asyncio
 import logging
 
 from aiohttp import web
-from sqlalchemy import text
 
 from bot.runtime import RUNTIME
+from storage.db import ping
 
 log = logging.getLogger(__name__)
 
@@ -19,9 +19,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def _check_database(request: web.Request) -> bool:
-    runtime = request.app[RUNTIME]
-    async with runtime.engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
+    await ping(request.app[RUNTIME].engine)
     return True
 
 

@@ -12,13 +12,12 @@ import logging
 from aiohttp import web
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from sqlalchemy import func, select
 
 from bot.runtime import RUNTIME, Runtime
 from handlers.sla import sla_colour
-from storage.messages import FAILED, PENDING, RECEIVED, Message
+from storage.messages import FAILED, PENDING, RECEIVED, backlog_counts
 from storage.queue import GROUP, STREAM
-from storage.tickets import OPEN_STATUSES, Ticket
+from storage.tickets import all_open_tickets
 
 log = logging.getLogger(__name__)
 
@@ -27,20 +26,8 @@ async def refresh(runtime: Runtime) -> None:
     """Read the backlog from SQL and Redis into the gauges."""
     metrics = runtime.metrics
     async with runtime.sessions() as session:
-        counts = dict(
-            (
-                await session.execute(
-                    select(Message.status, func.count())
-                    .where(Message.status.in_((RECEIVED, PENDING, FAILED)))
-                    .group_by(Message.status)
-                )
-            ).all()
-        )
-        open_tickets = (
-            await session.scalars(
-                select(Ticket).where(Ticket.status.in_(OPEN_STATUSES)).limit(10000)
-            )
-        ).all()
+        counts = await backlog_counts(session)
+        open_tickets = await all_open_tickets(session)
     metrics.waiting.set(counts.get(RECEIVED, 0))
     metrics.outbox.labels("pending").set(counts.get(PENDING, 0))
     metrics.outbox.labels("dead_letter").set(counts.get(FAILED, 0))

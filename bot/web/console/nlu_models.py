@@ -7,7 +7,6 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import func, select
 
 from bot.retraining import RetrainBusy, SwitchFailed, activate, current_live, request_retrain
 from bot.runtime import RUNTIME
@@ -17,7 +16,7 @@ from bot.web.console.auth import check_csrf, page
 from bot.web.console.notices import back_with
 from bot.web.console.views import base_context
 from storage.nlu_models import RUNNING, candidates
-from storage.nlu_review import NluCorrection
+from storage.nlu_review import correction_count
 
 log = logging.getLogger(__name__)
 SHOWN = 10
@@ -62,7 +61,7 @@ async def models_page(request: web.Request, who: Principal) -> web.Response:
     """GET /admin/nlu/models: the live model and the latest candidates side by side."""
     async with request.app[RUNTIME].sessions() as session:
         found = await candidates(session, None, SHOWN)
-        pending = await session.scalar(select(func.count(NluCorrection.id)))
+        pending = await correction_count(session)
     live = live_view(await current_live(request.app))
     items = []
     for candidate in found:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import func, select
 
 from bot.runtime import RUNTIME
 from bot.web.api.core import Principal
@@ -17,7 +16,7 @@ from nlu.contract import known_intents
 from storage.accounts import audit
 from storage.base import row_id
 from storage.messages import Message
-from storage.nlu_review import NluCorrection, correct, doubtful_messages
+from storage.nlu_review import correct, correction_count, doubtful_messages
 from storage.privacy import mask_text
 
 SHOWN = 50
@@ -33,7 +32,7 @@ async def review_page(request: web.Request, who: Principal) -> web.Response:
     """GET /admin/nlu/review: unsure or fallback messages, newest first, each with a form."""
     async with request.app[RUNTIME].sessions() as session:
         found = await doubtful_messages(session, UNSURE_BELOW, None, SHOWN)
-        done = await session.scalar(select(func.count(NluCorrection.id)))
+        done = await correction_count(session)
     items = [
         {
             "id": m.id,
