@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from bot.responses import domain_error
-from handlers import ticket_service
+from handlers import nlu_review, ticket_service
 from handlers.errors import Conflict, Invalid, NotAllowed, NotFound
 from handlers.handoff import release_held, reply_as_staff
 from storage.base import utcnow
@@ -119,3 +119,14 @@ def test_a_conflict_keeps_its_own_api_code():
     response = domain_error(Conflict("the bot holds this conversation", code="not_handed_off"))
     assert response.status == 409
     assert json.loads(response.text or "")["error"]["code"] == "not_handed_off"
+
+
+async def test_relabel_raises_invalid_not_found_and_conflict(db_url):
+    engine = create_engine(db_url)
+    async with session_factory(engine)() as s, s.begin():
+        with pytest.raises(Invalid) as bad:
+            await nlu_review.relabel(s, 1, "no_such_intent", STAFF.name)
+        assert bad.value.field == "intent"
+        with pytest.raises(NotFound, match="no such inbound message"):
+            await nlu_review.relabel(s, None, "greet", STAFF.name)
+    await engine.dispose()

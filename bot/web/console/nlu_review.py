@@ -11,12 +11,11 @@ from bot.web.api.nlu_review import REVIEW_ROLES
 from bot.web.console.auth import check_csrf, page
 from bot.web.console.notices import back_with
 from bot.web.console.views import base_context
-from handlers.retention import ERASED
+from handlers import nlu_review as review
+from handlers.errors import Conflict, Invalid
 from nlu.contract import known_intents
-from storage.accounts import audit
 from storage.base import row_id
-from storage.messages import Message
-from storage.nlu_review import correct, correction_count, doubtful_messages
+from storage.nlu_review import correction_count, doubtful_messages
 from storage.privacy import mask_text
 
 SHOWN = 50
@@ -59,17 +58,14 @@ async def relabel(request: web.Request, who: Principal) -> web.Response:
     """POST /admin/nlu/review/{id}: record the intent the message really had."""
     form = await check_csrf(request)
     intent = str(form.get("intent", "")).strip()
-    if intent not in known_intents():
-        raise _back("intent_invalid")
     number = row_id(request.match_info["id"])
     async with request.app[RUNTIME].sessions() as session, session.begin():
-        message = await session.get(Message, number) if number else None
-        if message is None or message.direction != "in":
-            raise web.HTTPNotFound(text="no such inbound message")
-        if message.text in (None, ERASED):
-            raise _back("text_erased")
-        await correct(session, message, intent, who.name)
-        audit(session, who.name, "relabel", f"message:{message.id}", intent)
+        try:
+            message = await review.relabel(session, number, intent, who.name)
+        except Invalid:
+            raise _back("intent_invalid") from None
+        except Conflict:
+            raise _back("text_erased") from None
     raise _back("relabelled", n=message.id)
 
 
