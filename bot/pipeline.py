@@ -79,8 +79,7 @@ async def _parse(
     """Normalise, parse (or reuse a cached parse: True), give offsets in the original text."""
     if not text.strip() or answers_without_nlu(text, state, runtime.registry.command_verbs()):
         return None, False
-    limit = runtime.settings.file.http.max_text_chars
-    norm = normalize(text[:limit])
+    norm = normalize(text)
     if not norm.text:
         return None, False
     seconds = runtime.settings.file.dialogue.parse_cache_seconds
@@ -96,7 +95,7 @@ async def _parse(
     for ent in parsed.entities:
         start, end = norm.to_original(ent.start, ent.end)
         entities.append(Entity(ent.entity, ent.value, start, end))
-    parsed = replace(parsed, text=text[:limit], normalized=norm.text, entities=tuple(entities))
+    parsed = replace(parsed, text=text, normalized=norm.text, entities=tuple(entities))
     return parsed, hit is not None
 
 
@@ -146,7 +145,8 @@ async def _process(runtime: Runtime, row: Row[Any]) -> bool:
     message_id, conversation_id = row.id, row.conversation_id
     if row.status != RECEIVED:
         return True
-    text, arrived = row.text or "", row.created_at
+    # stored already cut (bot/ingest.py); cut again for messages stored before that was so
+    text, arrived = (row.text or "")[: runtime.settings.file.http.max_text_chars], row.created_at
     state = await load_state(runtime.redis, conversation_id, message_id)
     if row.handed_off:
         text_for_nlu = ""  # a person has taken over: the bot stays quiet, no parse needed
