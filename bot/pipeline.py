@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -52,8 +53,14 @@ def _waiting(*where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
     )
 
 
-async def process_conversation(runtime: Runtime, conversation_id: int) -> bool:
-    """Process every waiting message of a conversation, oldest first; False if NLU is down."""
+async def process_conversation(
+    runtime: Runtime, conversation_id: int, still_held: Callable[[], bool] = lambda: True
+) -> bool:
+    """Process every waiting message of a conversation, oldest first; True once all are done.
+
+    False when NLU is down, or when `still_held` says the conversation's lock was lost
+    (checked before each message): the rest waits for whoever holds the lock next.
+    """
     async with runtime.sessions() as session:
         await read_only(session)
         rows = (
@@ -66,6 +73,8 @@ async def process_conversation(runtime: Runtime, conversation_id: int) -> bool:
             )
         ).all()
     for index, row in enumerate(rows):
+        if not still_held():
+            return False
         # the first is as just read; a later one is read again (the one before may have
         # handed the conversation over, or staff may have released it meanwhile)
         if not await (_process(runtime, row) if index == 0 else process_message(runtime, row.id)):
