@@ -11,9 +11,22 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 CATEGORIES = (
-    "streetlight", "sanitation", "road", "water", "gas", "noise", "mediation", "home_care",
-    "assistive_device", "accessibility", "disability_cert", "job", "wish", "complaint", "other",
-)  # fmt: skip
+    "streetlight",
+    "sanitation",
+    "road",
+    "water",
+    "gas",
+    "noise",
+    "mediation",
+    "home_care",
+    "assistive_device",
+    "accessibility",
+    "disability_cert",
+    "job",
+    "wish",
+    "complaint",
+    "other",
+)
 
 
 WECOM_API = "https://qyapi.weixin.qq.com"
@@ -22,15 +35,20 @@ WECHAT_API = "https://api.weixin.qq.com"
 # ones (or only optional ones) is an error; setting none leaves the connector off.
 PLATFORM_ENV = {
     "wecom": (
-        ("LINLI_WECOM_CORP_ID", "LINLI_WECOM_AGENT_ID", "LINLI_WECOM_SECRET",
-         "LINLI_WECOM_TOKEN", "LINLI_WECOM_AES_KEY"),
+        (
+            "LINLI_WECOM_CORP_ID",
+            "LINLI_WECOM_AGENT_ID",
+            "LINLI_WECOM_SECRET",
+            "LINLI_WECOM_TOKEN",
+            "LINLI_WECOM_AES_KEY",
+        ),
         (),
     ),
     "wechat": (
         ("LINLI_WECHAT_APP_ID", "LINLI_WECHAT_SECRET", "LINLI_WECHAT_TOKEN"),
         ("LINLI_WECHAT_AES_KEY",),
     ),
-}  # fmt: skip
+}
 MIN_METRICS_TOKEN = 32
 _AES_KEY = re.compile(r"[A-Za-z0-9+/]{43}")
 

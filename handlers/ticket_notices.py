@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.events import TaskCard
 from handlers.context import Services
 from handlers.task_links import task_url
+from storage.cards import TaskCard
 from storage.community import PartnerUnit, Worker, workers_with_role
 from storage.privacy import mask_name, mask_phone
 from storage.push import push_to_resident, push_to_unit, push_to_worker

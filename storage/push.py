@@ -27,7 +27,7 @@ async def push(
     """Queue a message to a platform user's direct chat (or a group chat) in this transaction.
 
     It goes out through the outbox like a reply: after commit, in order, retried, sent once.
-    A card (bot.events.TaskCard.as_json) goes with it to platforms that show cards.
+    A card (storage.cards.TaskCard.as_json) goes with it to platforms that show cards.
     """
     conversation = await get_or_create_conversation(
         session, platform, chat_id or user_id, user_id, is_group=chat_id not in (None, user_id)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from bot.connectors.wxcrypto import WXBizMsgCrypt, signature
+from bot.connectors.tencent.crypto import WXBizMsgCrypt, signature
 from tests.fake_api import FakeAPI, Send, xml_of
 
 APP_ID = "wx5823bf96d3bd56c7"

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.connectors.wxcrypto import WXBizMsgCrypt, signature
+from bot.connectors.tencent.crypto import WXBizMsgCrypt, signature
 from tests.fake_api import FakeAPI, xml_of
 
 # Tencent's Python sample credentials (its URL-check vector is in test_wxcrypto).

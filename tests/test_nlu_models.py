@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.app import create_app
-from bot.localrun import recorded_live_model
+from bot.cli.run import recorded_live_model
 from bot.runtime import RUNTIME
 from nlu import paths
 from nlu.client import Entity, ParseResult

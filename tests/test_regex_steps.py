@@ -101,7 +101,7 @@ def test_the_inventory_finds_the_patterns_that_read_messages() -> None:
         "nlu.normalize._NUMBER_RE",
         "nlu.timeparse._ANCHOR_RE",
         "storage.privacy._PHONE",
-        "bot.ingest._CONTROL",
+        "bot.messaging.ingest._CONTROL",
     ]
     for where in expected:
         assert where in PATTERNS, sorted(PATTERNS)

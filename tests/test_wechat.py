@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bot.config import ConfigError, load_settings
-from bot.connectors.wxcrypto import WXBizMsgCrypt, signature
+from bot.connectors.tencent.crypto import WXBizMsgCrypt, signature
 from storage.messages import FAILED, SENT
 from tests import fake_wechat as wechat
 from tests.conftest_platforms import messages, queue_replies, settled
