@@ -27,7 +27,7 @@ def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
-BUSY_RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0)  # then every 2 s, until the lock is free or reclaimed
+BUSY_RETRY_SECONDS = (0.1, 0.2, 0.5)  # then every 0.5 s, until the lock is free or reclaimed
 
 
 class QueueConsumer:
@@ -48,6 +48,7 @@ class QueueConsumer:
         self._slots = asyncio.Semaphore(self.cfg.concurrency)
         self._inflight: set[asyncio.Task[None]] = set()
         self._waiting: set[asyncio.Task[None]] = set()  # busy elsewhere: tried again later
+        self._later: set[str] = set()  # the entry ids those tasks will try again
         self._handed: dict[int, list[Job]] = {}  # conversations processed here: entries to ack
         self.stopping = asyncio.Event()
 
@@ -102,9 +103,12 @@ class QueueConsumer:
 
     async def handle(self, job: Job, attempt: int = 0) -> None:
         """Process the job's conversation under its lock, or hand the job to its holder."""
+        if attempt == 0 and job.entry_id in self._later:
+            return  # reclaimed while it waits here to be tried again: that try is enough
         handed = self._handed.get(job.conversation_id)
         if handed is not None:  # a slot here holds the conversation: it acks the entry
-            handed.append(job)
+            if job not in handed:
+                handed.append(job)
             return
         lock = self.runtime.redis.lock(
             lock_key(job.conversation_id), timeout=self.cfg.lock_timeout_seconds
@@ -133,9 +137,12 @@ class QueueConsumer:
         done = 0
         while done < len(handed):
             covered = len(handed)  # a pass reads the messages of every entry handed so far
-            # the renewal ends only when the lock was lost: then no further message is begun
+            # no further message is begun once the lock is lost (the renewal ends only then)
+            # or the consumer is stopping: a drain finishes the message in hand, not a backlog
             if await process_conversation(
-                self.runtime, conversation_id, lambda: not renewing.done()
+                self.runtime,
+                conversation_id,
+                lambda: not renewing.done() and not self.stopping.is_set(),
             ):
                 for job in handed[done:covered]:
                     await ack(self.runtime.redis, job.entry_id)
@@ -163,17 +170,21 @@ class QueueConsumer:
                 log.warning("lock of conversation %s not renewed: %s", conversation_id, exc)
 
     def _try_later(self, job: Job, attempt: int) -> None:
-        """Try the job again after a short wait that holds no slot (backing off to 2 s)."""
+        """Try the job again after a short wait that holds no slot (backing off to 0.5 s)."""
         if self.stopping.is_set():
             return  # the entry stays pending: another worker reclaims it
         delay = BUSY_RETRY_SECONDS[min(attempt, len(BUSY_RETRY_SECONDS) - 1)]
 
         async def again() -> None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), timeout=delay)
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), timeout=delay)
+            finally:
+                self._later.discard(job.entry_id)
             if not self.stopping.is_set():
                 await self._start(job, attempt + 1)
 
+        self._later.add(job.entry_id)
         task = asyncio.get_running_loop().create_task(again(), name=f"later-{job.entry_id}")
         self._waiting.add(task)
         task.add_done_callback(self._waiting.discard)

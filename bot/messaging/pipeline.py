@@ -54,12 +54,12 @@ def _waiting(*where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
 
 
 async def process_conversation(
-    runtime: Runtime, conversation_id: int, still_held: Callable[[], bool] = lambda: True
+    runtime: Runtime, conversation_id: int, keep_going: Callable[[], bool] = lambda: True
 ) -> bool:
     """Process every waiting message of a conversation, oldest first; True once all are done.
 
-    False when NLU is down, or when `still_held` says the conversation's lock was lost
-    (checked before each message): the rest waits for whoever holds the lock next.
+    False when NLU is down, or when `keep_going` (asked before each message) says to stop:
+    the lock was lost or the consumer is stopping. The rest waits for the lock's next holder.
     """
     async with runtime.sessions() as session:
         await read_only(session)
@@ -73,7 +73,7 @@ async def process_conversation(
             )
         ).all()
     for index, row in enumerate(rows):
-        if not still_held():
+        if not keep_going():
             return False
         # the first is as just read; a later one is read again (the one before may have
         # handed the conversation over, or staff may have released it meanwhile)
