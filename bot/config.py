@@ -109,7 +109,7 @@ class Http(_Strict):
 
     max_body_bytes: Annotated[int, Field(gt=0)] = 64 * 1024
     max_text_chars: Annotated[int, Field(gt=0)] = 2000
-    clock_skew_seconds: Annotated[int, Field(gt=0)] = 300
+    clock_skew_seconds: Annotated[int, Field(gt=0, le=300)] = 300  # every signed webhook
     idle_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 15
     body_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10
     linger_seconds: Annotated[float, Field(ge=0, le=60)] = 2
@@ -152,6 +152,8 @@ class WeChatSettings(_Strict):
     """WeChat Official Account behaviour (no secrets: those are environment variables)."""
 
     passive_reply_seconds: Annotated[float, Field(ge=0, le=4.5)] = 4.0  # 0: never passive
+    # plain mode (no LINLI_WECHAT_AES_KEY) cannot authenticate a callback's body: opt in
+    allow_plain_mode: bool = False
     service_window_hours: Annotated[float, Field(gt=0, le=48)] = 48
     subscribe: SubscribeTemplate = SubscribeTemplate()
 
@@ -302,6 +304,13 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if not nlu_urls or not all(u.startswith(("http://", "https://")) for u in nlu_urls):
         problems.append("LINLI_NLU_URL: give one or more http:// URLs, comma-separated")
     platforms = _platform_env(env, problems)
+    wechat_plain = platforms["wechat_app_id"] and not platforms["wechat_aes_key"]
+    if wechat_plain and file.connectors.wechat and not file.wechat.allow_plain_mode:
+        problems.append(
+            "LINLI_WECHAT_AES_KEY is not set: WeChat plain mode cannot authenticate a "
+            "callback's body; set the account to safe mode (安全模式) and the key, or allow "
+            f"plain mode in {path} (wechat.allow_plain_mode: true, see docs/security.md)"
+        )
     host = env.get("LINLI_HTTP_HOST", "127.0.0.1")
     public_url = env.get("LINLI_PUBLIC_URL", "").strip().rstrip("/") or f"http://{host}:{port}"
     metrics_token = env.get("LINLI_METRICS_TOKEN") or None

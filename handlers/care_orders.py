@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.care_items import hours_text
 from handlers.context import Context
 from handlers.registry import intent
+from storage.accounts import audit
 from storage.base import existing
 from storage.community import workers_with_role
 from storage.home_care import (
@@ -90,6 +91,8 @@ async def claim(ctx: Context) -> bool:
         ctx.reply(f"订单 {order.number} 已被其他机构接单或已结束，谢谢。")
     else:
         elder = await existing(ctx.session, CareElder, order.elder_id)
+        who, target = f"provider:{provider.id}", f"order:{order.number}"
+        audit(ctx.session, who, "view_personal", target, "elder contact on the claimed-order card")
         ctx.reply(
             f"抢单成功：{order.number}【{order.service_item}】\n"
             f"老人：{elder.name}，电话 {elder.phone or '未留'}\n"
@@ -195,6 +198,8 @@ async def finish(ctx: Context) -> bool:
     )
     for staff in await workers_with_role(ctx.session, "staff"):
         await push_to_worker(ctx.session, staff, review, "care_review_needed")
+        target = f"order:{order.number}"
+        audit(ctx.session, f"worker:{staff.id}", "view_personal", target, "elder phone, call-back")
     return True
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Services
 from handlers.ticket_notices import label_of, task_card, task_card_data, tell_reporters
+from storage.accounts import audit
 from storage.base import existing
 from storage.community import Worker, workers_with_role
 from storage.push import push_to_worker
@@ -66,11 +67,23 @@ async def _move(
 
 
 async def accept(
-    session: AsyncSession, services: Services, worker: Worker, ticket: Ticket, now: datetime
+    session: AsyncSession,
+    services: Services,
+    worker: Worker,
+    ticket: Ticket,
+    now: datetime,
+    *,
+    card: bool = True,
 ) -> str:
-    """Accept a task: it becomes the worker's; the reporter's contact is revealed."""
+    """Accept a task: it becomes the worker's; the reporter's contact is revealed.
+
+    The answer carries the unmasked task card (audited) unless card=False: the task page
+    shows, and audits, the contact itself.
+    """
     check(worker, ticket)
-    if ticket.status == "submitted":
+    if ticket.status == "submitted" or (
+        ticket.status == "assigned" and ticket.assignee_id != worker.id
+    ):  # a leader accepting for someone else takes the task: only the acceptor sees contacts
         await _move(session, worker, ticket, "assigned", now, assignee_id=worker.id)
     await _move(session, worker, ticket, "accepted", now)
     reporter = await existing(session, Resident, ticket.reporter_id)
@@ -80,6 +93,15 @@ async def accept(
         ticket,
         f"您的工单 {ticket.number}【{label}】已由{worker.name}接单，会尽快处理。",
         "ticket_accepted",
+    )
+    if not card:
+        return "已接单，报告人联系方式见下方。"
+    audit(
+        session,
+        f"worker:{worker.id}",
+        "view_personal",
+        f"ticket:{ticket.number}",
+        "reporter contact on the accepted-task card",
     )
     return f"已接单。\n{task_card(services, ticket, reporter, True)}"
 

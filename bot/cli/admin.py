@@ -10,7 +10,14 @@ import sys
 from sqlalchemy import select
 
 from bot.cli.settings import settings_or_exit
-from storage.accounts import ROLES, audit, create_user, issue_token, user_by_name
+from storage.accounts import (
+    ROLES,
+    AccountRefused,
+    audit,
+    create_user,
+    issue_token,
+    user_by_name,
+)
 from storage.community import Worker
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
@@ -28,14 +35,17 @@ async def _create(url: str, args: argparse.Namespace, password: str | None) -> s
                 worker_id = (await session.scalars(stmt)).first()
                 if worker_id is None:
                     raise SystemExit(f"linli admin: no worker named {args.worker!r}")
-            user = await create_user(
-                session,
-                args.username,
-                args.role,
-                display_name=args.name,
-                password=password,
-                worker_id=worker_id,
-            )
+            try:
+                user = await create_user(
+                    session,
+                    args.username,
+                    args.role,
+                    display_name=args.name,
+                    password=password,
+                    worker_id=worker_id,
+                )
+            except AccountRefused as refused:
+                raise SystemExit(f"linli admin: {refused} (--worker NAME)") from None
             audit(session, "cli", "create_user", f"user:{user.username}", user.role)
             return await issue_token(session, user, "cli")
     finally:
@@ -80,7 +90,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     create.add_argument("username")
     create.add_argument("--role", choices=ROLES, required=True)
     create.add_argument("--name", help="display name")
-    create.add_argument("--worker", help="for grid_worker: the worker's name (scopes to a grid)")
+    create.add_argument(
+        "--worker", help="for grid_worker (required): the name of a worker who has a grid"
+    )
     create.add_argument("--password-stdin", action="store_true", help="read the password")
     token = inner.add_parser("token", help="print a new token for a user")
     token.add_argument("username")

@@ -34,7 +34,7 @@ async def accept(runtime: Runtime, event: InboundEvent) -> bool:
     try:
         conversation_id, message_id = await _store(runtime, event)
     except _Redelivery:
-        log.info("redelivery of %s message %s ignored", event.platform, event.message_id)
+        log.info("redelivery of %s message %r ignored", event.platform, event.message_id)
         return False
     try:
         await enqueue(runtime.redis, message_id, conversation_id)

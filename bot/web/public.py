@@ -6,18 +6,23 @@ from aiohttp import web
 
 from bot.responses import error
 from bot.runtime import RUNTIME
+from storage.privacy import mask_text
 from storage.wishes import PUBLIC_STATUSES, Wish, public_wishes, wish_by_number
 
 STATUS_LABELS = {"approved": "等待认领", "claimed": "已认领", "fulfilled": "已实现"}
 
 
 def public_item(wish: Wish) -> dict[str, object]:
-    """A wish as the public sees it: number, words, for whom, by when, progress; nobody's name."""
+    """A wish as the public sees it: number, words, for whom, by when, progress; nobody's name.
+
+    The words were cleaned when the wish was made; they are masked again here, so a number in
+    an older row (or one the cleaning missed) is never shown as typed.
+    """
     return {
         "number": wish.number,
-        "wish": wish.wish,
-        "for_whom": wish.for_whom,
-        "due": wish.due_text,
+        "wish": mask_text(wish.wish),
+        "for_whom": mask_text(wish.for_whom),
+        "due": mask_text(wish.due_text) if wish.due_text else None,
         "status": wish.status,
         "status_label": STATUS_LABELS.get(wish.status, wish.status),
         "created_at": wish.created_at.isoformat(),

@@ -21,11 +21,13 @@ from handlers.context import Services
 from handlers.sla import COLOUR_WORDS, sla_colour
 from handlers.task_links import verify
 from handlers.ticket_actions import STEP_WORDS, ActionRefused
-from handlers.ticket_notices import label_of
+from handlers.ticket_notices import label_of, place_of
+from storage.accounts import audit
 from storage.base import row_id
 from storage.community import Worker
-from storage.privacy import mask_name, mask_phone
+from storage.privacy import mask_name, mask_phone, mask_text
 from storage.residents import Resident
+from storage.ticket_flow import accepted_by
 from storage.tickets import Ticket, ticket_by_number
 
 log = logging.getLogger(__name__)
@@ -72,12 +74,17 @@ async def _page(
     fields: dict[str, str],
     message: str = "",
 ) -> web.Response:
-    """Render the task page (all values escaped)."""
+    """Render the task page (all values escaped); an unmasked contact is audited."""
     e = html.escape
     reporter = await session.get(Resident, ticket.reporter_id)
-    revealed = ticket.assignee_id == worker.id and ticket.accepted_at is not None
+    revealed = accepted_by(ticket, worker.id)
     name = (reporter.name if revealed else mask_name(reporter.name)) if reporter else "居民"
     phone = (reporter.phone if revealed else mask_phone(reporter.phone)) if reporter else ""
+    place = (ticket.location or "未说明") if revealed else place_of(ticket)
+    words = ticket.description if revealed else mask_text(ticket.description)
+    if revealed:
+        target = f"ticket:{ticket.number}"
+        audit(session, f"worker:{worker.id}", "view_personal", target, "task page contact")
     colour = COLOUR_WORDS[sla_colour(ticket, runtime.clock())]
     hidden = f'<input type="hidden" name="w" value="{e(fields["w"])}">' + (
         f'<input type="hidden" name="s" value="{e(fields["s"])}">'
@@ -94,7 +101,7 @@ async def _page(
         f"<h1>工单 {e(ticket.number or '')}【{e(label_of(runtime.services, ticket))}】</h1>"
         + (f'<p class="msg">{e(message)}</p>' if message else "")
         + f"<p>状态：{e(STEP_WORDS.get(ticket.status, ticket.status))} {colour}</p>"
-        f"<p>地点：{e(ticket.location or '未说明')}</p><p>内容：{e(ticket.description)}</p>"
+        f"<p>地点：{e(place)}</p><p>内容：{e(words)}</p>"
         f"<p>报告人：{e(name or '居民')} {e(phone or '')}</p>{forms}</body></html>"
     )
     return web.Response(text=body, content_type="text/html", charset="utf-8")
@@ -104,7 +111,7 @@ async def show(request: web.Request) -> web.Response:
     """GET: the task page."""
     runtime = request.app[RUNTIME]
     fields = {k: request.query.get(k, "") for k in ("w", "s")}
-    async with runtime.sessions() as session:
+    async with runtime.sessions() as session, session.begin():  # the audit entry is written
         loaded = await _load(session, request, fields)
         if isinstance(loaded, web.Response):
             return loaded
@@ -141,8 +148,8 @@ async def _perform(
 ) -> str:
     """Dispatch the form's action to the shared ticket actions."""
     action = fields["action"]
-    if action == "accept":
-        return await ticket_actions.accept(session, services, worker, ticket, now)
+    if action == "accept":  # the page itself shows (and audits) the contact
+        return await ticket_actions.accept(session, services, worker, ticket, now, card=False)
     if action == "arrive":
         return await ticket_actions.arrive(session, services, worker, ticket, now)
     if action == "finish":

@@ -24,6 +24,7 @@ from bot.web.api.core import (
 from bot.web.login_limits import count_failed_login, login_blocked
 from storage.accounts import (
     ROLES,
+    AccountRefused,
     AuditEntry,
     audit,
     create_user,
@@ -99,7 +100,7 @@ async def me(request: web.Request) -> web.Response:
     errors=(409,),
 )
 async def add_user(request: web.Request) -> web.Response:
-    """POST /api/users: a grid_worker names the worker they are (their grid scopes them)."""
+    """POST /api/users: a grid_worker names the worker they are (a worker with a grid)."""
     runtime, who = request.app[RUNTIME], principal(request)
     data = await json_body(request, ["username", "role", "password"])
     if data["role"] not in ROLES:
@@ -111,8 +112,10 @@ async def add_user(request: web.Request) -> web.Response:
         if data["role"] == "grid_worker":
             name = str(data.get("worker") or "")
             worker = (await session.scalars(select(Worker).where(Worker.name == name))).first()
-            if worker is None:
-                return error(400, "bad_request", "a grid_worker needs `worker`: a worker's name")
+            if worker is None or worker.grid_id is None:
+                return error(
+                    400, "bad_request", "a grid_worker needs `worker`: a worker who has a grid"
+                )
             worker_id = worker.id
         provider_id = None
         if data["role"] == "provider":
@@ -134,6 +137,8 @@ async def add_user(request: web.Request) -> web.Response:
                 )
         except IntegrityError:
             return error(409, "conflict", "that username is taken")
+        except AccountRefused as refused:
+            return error(400, "bad_request", str(refused))
         token = await issue_token(session, user, "created")
         audit(session, who.name, "create_user", f"user:{user.username}", user.role)
         body = {"id": user.id, "username": user.username, "role": user.role, "token": token}

@@ -14,7 +14,7 @@ from sqlalchemy import or_, select
 from bot.runtime import RUNTIME
 from bot.web.api.core import Param, Principal, choice_param, endpoint, page, page_args, principal
 from storage.home_care import CareElder, CareOrder, CareProvider
-from storage.privacy import mask_name
+from storage.privacy import mask_name, mask_text
 from storage.wishes import PUBLIC_STATUSES, Wish
 
 ORDER_STATUSES = ("requested", "claimed", "visiting", "completed", "reviewed", "cancelled")
@@ -136,9 +136,9 @@ async def query_wishes(request: web.Request, who: Principal) -> tuple[list[dict[
         {
             "id": w.id,
             "number": w.number,
-            "wish": w.wish,
-            "for_whom": w.for_whom,
-            "due": w.due_text,
+            "wish": mask_text(w.wish),
+            "for_whom": mask_text(w.for_whom),
+            "due": mask_text(w.due_text) if w.due_text else None,
             "status": w.status,
             "created_at": w.created_at.isoformat(),
         }

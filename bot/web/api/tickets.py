@@ -26,9 +26,9 @@ from handlers.ticket_actions import ActionRefused
 from handlers.ticket_notices import tell_reporters
 from storage.accounts import audit
 from storage.community import Grid, Worker
-from storage.privacy import mask_name, mask_phone
+from storage.privacy import mask_name, mask_phone, mask_text
 from storage.residents import Resident
-from storage.ticket_flow import TransitionError, move, record_event
+from storage.ticket_flow import TransitionError, accepted_by, move, record_event
 from storage.tickets import OPEN_STATUSES, Ticket, TicketEvent, ticket_by_number
 
 BOARD_ROLES = ("admin", "staff", "grid_worker")
@@ -79,7 +79,7 @@ def _item(
         "category": ticket.category,
         "status": ticket.status,
         "colour": colour,
-        "location": ticket.location,
+        "location": _words(ticket.location, False),  # the board is not an audited view
         "grid": grid.code if grid else None,
         "reporter": mask_name(reporter.name if reporter else None),
         "assignee": assignee.name if assignee else None,
@@ -141,10 +141,17 @@ async def query_tickets(request: web.Request, who: Principal) -> tuple[list[dict
     return [_item(t, g, r, w, sla_colour(t, now)) for t, g, r, w in rows], limit
 
 
+def _words(text: str | None, revealed: bool) -> str | None:
+    """Residents' words as this viewer may see them: as typed when revealed, else masked."""
+    return text if revealed or not text else mask_text(text)
+
+
 async def _visible(session: AsyncSession, request: web.Request, who: Principal) -> Ticket:
     ticket = await ticket_by_number(session, request.match_info["number"])
-    if ticket is None or (who.role == "grid_worker" and ticket.grid_id != who.grid_id):
-        raise web.HTTPNotFound(text="no such ticket")  # another grid's ticket does not exist
+    if ticket is None or (
+        who.role == "grid_worker" and (who.grid_id is None or ticket.grid_id != who.grid_id)
+    ):  # another grid's ticket does not exist, nor any ticket for an account without a grid
+        raise web.HTTPNotFound(text="no such ticket")
     return ticket
 
 
@@ -156,12 +163,12 @@ async def _visible(session: AsyncSession, request: web.Request, who: Principal) 
     item={**ITEM, "events": "array", "contact": "string?", "description": "string?"},
 )
 async def ticket_detail(request: web.Request) -> web.Response:
-    """GET /api/tickets/{number}: contact unmasked for staff and the accepting worker (audited)."""
+    """GET /api/tickets/{number}: unmasked for staff and the worker who accepted it (audited)."""
     return web.json_response(await ticket_view(request, principal(request)))
 
 
 async def ticket_view(request: web.Request, who: Principal) -> dict[str, Any]:
-    """One ticket with history; the contact unmasked only where the role needs it (audited)."""
+    """One ticket with history; unmasked only for staff, admin and its acceptor (audited)."""
     runtime = request.app[RUNTIME]
     async with runtime.sessions() as session, session.begin():
         ticket = await _visible(session, request, who)
@@ -175,16 +182,13 @@ async def ticket_view(request: web.Request, who: Principal) -> dict[str, Any]:
                 .order_by(TicketEvent.id)
             )
         ).all()
-        reveal = who.sees_personal_details or (
-            who.worker_id is not None
-            and who.worker_id == ticket.assignee_id
-            and ticket.accepted_at is not None
-        )
+        reveal = who.sees_personal_details or accepted_by(ticket, who.worker_id)
+        if reveal:  # every unmasked view is audited, whatever it shows
+            audit(session, who.name, "view_personal", f"ticket:{ticket.number}", "ticket detail")
         phone = reporter.phone if reporter else None
-        if reveal and phone:
-            audit(session, who.name, "view_personal", f"ticket:{ticket.number}", "reporter phone")
         body = _item(ticket, grid, reporter, holder, sla_colour(ticket, runtime.clock()))
-        body["description"] = ticket.description
+        body["location"] = _words(ticket.location, reveal)
+        body["description"] = _words(ticket.description, reveal)
         body["contact"] = (phone if reveal else mask_phone(phone)) if phone else None
         body["events"] = [
             {
@@ -192,7 +196,7 @@ async def ticket_view(request: web.Request, who: Principal) -> dict[str, Any]:
                 "from": e.from_status,
                 "to": e.to_status,
                 "actor": e.actor,
-                "note": e.note,
+                "note": _words(e.note, reveal),
                 "photo_url": e.photo_url,
                 "at": e.created_at.isoformat(),
             }

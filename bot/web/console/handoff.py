@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
@@ -12,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.runtime import RUNTIME
 from bot.web.api.core import Principal
 from bot.web.console.auth import check_csrf, page
+from bot.web.console.notices import back_with
 from bot.web.console.views import base_context
 from handlers.handoff import conversation_number, release, staff_reply
 from storage.accounts import audit
@@ -66,15 +65,15 @@ async def answer(request: web.Request, who: Principal) -> web.Response:
     form = await check_csrf(request)
     text = str(form.get("text", "")).strip()[:2000]
     runtime = request.app[RUNTIME]
-    message = "请先写好回复内容"
+    code = "reply_empty"
     if text:
         async with runtime.sessions() as session, session.begin():
             conversation = await _held(request, session)
             staff_reply(session, conversation, text)
             audit(session, who.name, "staff_reply", f"conversation:{conversation.id}")
         runtime.wake_outbox()
-        message = "已发送给居民"
-    raise web.HTTPSeeOther("/admin/handoff?" + urlencode({"m": message}))
+        code = "reply_sent"
+    raise back_with("/admin/handoff", code)
 
 
 @page(*MANAGERS)
@@ -88,8 +87,7 @@ async def give_back(request: web.Request, who: Principal) -> web.Response:
         if done:
             audit(session, who.name, "release", f"conversation:{conversation.id}")
     runtime.wake_outbox()
-    message = "已交还机器人" if done else "这个会话不在人工服务中"
-    raise web.HTTPSeeOther("/admin/handoff?" + urlencode({"m": message}))
+    raise back_with("/admin/handoff", "released" if done else "not_handed_off")
 
 
 def register(app: web.Application) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import func, select
@@ -12,6 +10,7 @@ from bot.runtime import RUNTIME
 from bot.web.api.core import Principal
 from bot.web.api.nlu_review import REVIEW_ROLES
 from bot.web.console.auth import check_csrf, page
+from bot.web.console.notices import back_with
 from bot.web.console.views import base_context
 from handlers.retention import ERASED
 from nlu.contract import known_intents
@@ -25,8 +24,8 @@ SHOWN = 50
 UNSURE_BELOW = 0.6  # the API's default for "doubtful"
 
 
-def _back(message: str) -> web.HTTPSeeOther:
-    return web.HTTPSeeOther("/admin/nlu/review?" + urlencode({"m": message}))
+def _back(code: str, **numbers: int) -> web.HTTPSeeOther:
+    return back_with("/admin/nlu/review", code, **numbers)
 
 
 @page(*REVIEW_ROLES)
@@ -62,17 +61,17 @@ async def relabel(request: web.Request, who: Principal) -> web.Response:
     form = await check_csrf(request)
     intent = str(form.get("intent", "")).strip()
     if intent not in known_intents():
-        raise _back("请选择一个有效的意图")
+        raise _back("intent_invalid")
     number = row_id(request.match_info["id"])
     async with request.app[RUNTIME].sessions() as session, session.begin():
         message = await session.get(Message, number) if number else None
         if message is None or message.direction != "in":
             raise web.HTTPNotFound(text="no such inbound message")
         if message.text in (None, ERASED):
-            raise _back("这条消息的文字已按保存期限删除，不能再标注")
+            raise _back("text_erased")
         await correct(session, message, intent, who.name)
         audit(session, who.name, "relabel", f"message:{message.id}", intent)
-    raise _back(f"已把消息 #{number} 标为 {intent}")
+    raise _back("relabelled", n=message.id)
 
 
 def register(app: web.Application) -> None:
