@@ -100,7 +100,7 @@ def test_the_inventory_finds_the_patterns_that_read_messages() -> None:
         "handlers.status._NUMBER",
         "nlu.normalize._NUMBER_RE",
         "nlu.timeparse._ANCHOR_RE",
-        "storage.privacy._PHONE",
+        "storage.privacy._MOBILE",
         "bot.messaging.ingest._CONTROL",
     ]
     for where in expected:
