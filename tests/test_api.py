@@ -272,7 +272,9 @@ async def test_metrics_are_read_once_per_window(api):
 async def test_metrics_want_the_metrics_token_when_one_is_set(tmp_path, db_url, redis_url):
     token = "m" * 32
     settings = make_settings(tmp_path, db_url, redis_url, NO_NLU, "http://127.0.0.1:9/")
-    client = TestClient(TestServer(create_app(settings.model_copy(update={"metrics_token": token}))))
+    client = TestClient(
+        TestServer(create_app(settings.model_copy(update={"metrics_token": token})))
+    )
     await client.start_server()
     try:
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": token}):
