@@ -234,11 +234,11 @@ def first_outbound_ids(session: AsyncSession) -> list[int]:
     return sorted(firsts.values())
 
 
-async def backlog_counts(session: AsyncSession) -> dict[str, int]:
-    """How many messages wait (received), are pending delivery, or are dead letters, by status."""
+async def count_by_status(session: AsyncSession, statuses: tuple[str, ...]) -> dict[str, int]:
+    """How many messages are in each of these statuses (one GROUP BY)."""
     stmt = (
         select(Message.status, func.count())
-        .where(Message.status.in_((RECEIVED, PENDING, FAILED)))
+        .where(Message.status.in_(statuses))
         .group_by(Message.status)
     )
-    return {status: count for status, count in (await session.execute(stmt)).all()}
+    return {str(status): int(n) for status, n in (await session.execute(stmt)).all()}
