@@ -38,7 +38,8 @@ STATUSES = ("submitted", "assigned", "accepted", "in_progress", "resolved", "clo
 COLOURS = ("green", "blue", "yellow", "red", "grey")
 ITEM = {"id": "integer", "number": "string", "category": "string", "status": "string",
         "colour": "string", "location": "string?", "grid": "string?", "reporter": "string?",
-        "assignee": "string?", "created_at": "string", "callback_needed": "boolean"}  # fmt: skip
+        "assignee": "string?", "created_at": "string", "callback_needed": "boolean",
+        "urgent": "boolean"}  # fmt: skip
 
 
 def _scoped(stmt: Any, who: Principal) -> Any:
@@ -62,6 +63,7 @@ def _item(ticket: Ticket, grid: Grid | None, reporter: Resident | None,
         "assignee": assignee.name if assignee else None,
         "created_at": ticket.created_at.isoformat(),
         "callback_needed": ticket.callback_needed,
+        "urgent": ticket.urgent,
     }
 
 
