@@ -21,12 +21,14 @@ all (a harness or environment error) fails whether listed or not.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import os
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest.faulthandler import fault_handler_stderr_fd_key
 
 from tests.scenarios import runner
 from tests.scenarios.format import Scenario, load_scenarios
@@ -34,6 +36,7 @@ from tests.scenarios.judge import Observed, Turn, judge
 
 KNOWN_FAILURES = Path(__file__).resolve().parent / "scenarios" / "known_failures.txt"
 SCENARIOS = load_scenarios()
+SUITE_SECONDS = 1200.0  # a run longer than this is a hang (it takes 6-7 minutes)
 
 
 class ScenarioFailed(AssertionError):
@@ -80,6 +83,12 @@ def outcomes(
     }
     chosen = [s for s in SCENARIOS if s.id in wanted]
     jobs = int(os.environ.get("LINLI_SCENARIO_JOBS", runner.DEFAULT_JOBS))
+    # The whole suite runs inside this one fixture: give the hang detector (pyproject's
+    # faulthandler_timeout, per test) the suite's bound instead, then the usual one back.
+    per_test = float(request.config.getini("faulthandler_timeout") or 0)
+    stderr = request.config.stash.get(fault_handler_stderr_fd_key, 2)  # where pytest dumps
+    if per_test:
+        faulthandler.dump_traceback_later(max(per_test, SUITE_SECONDS), file=stderr)
     started = time.monotonic()
     done = asyncio.run(
         runner.run_scenarios(
@@ -91,6 +100,8 @@ def outcomes(
         )
     )
     seconds = time.monotonic() - started
+    if per_test:
+        faulthandler.dump_traceback_later(per_test, file=stderr)
     report = runner.summarise(done, seconds, jobs, total=len(SCENARIOS))
     runner.write_report(report)
     runner.SUMMARY[:] = runner.format_summary(report)
