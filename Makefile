@@ -1,8 +1,8 @@
 # Linli: two commands on a fresh machine.
 #   make run   - install everything, train the NLU model if needed, migrate and seed,
 #                start embedded Redis, Rasa and the server (foreground; Ctrl-C stops all)
-#   make test  - install everything, then run the whole test suite (SQLite, and
-#                PostgreSQL too when a server answers on 127.0.0.1:5432)
+#   make test  - install everything, lint (make lint), then run the whole test suite (SQLite,
+#                and PostgreSQL too when a server answers on 127.0.0.1:5432)
 #   make test-chaos - the same set-up, then only the chaos suite (pytest -m chaos)
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -29,7 +29,7 @@ model: venv rasa-venv
 run: venv rasa-venv
 	$(VENV)/bin/linli run
 
-test: venv rasa-venv
+test: lint rasa-venv
 	@bash scripts/test.sh
 
 # Only the chaos suite (tests/chaos: faults injected into real processes; counts printed
@@ -37,9 +37,15 @@ test: venv rasa-venv
 test-chaos: venv rasa-venv
 	@bash scripts/test.sh -m chaos -s
 
+# ruff (rules and formatting; no `# fmt: skip` packing in the service), mypy, and the
+# import rules of pyproject.toml [tool.importlinter] (docs/architecture.md explains them).
 lint: venv
 	$(VENV)/bin/ruff check bot handlers nlu storage tests
+	$(VENV)/bin/ruff format --check bot handlers nlu storage tests
+	@if grep -rn --include='*.py' 'fmt: skip' bot handlers nlu storage; then \
+		echo "linli: format those statements normally (no # fmt: skip packing)"; exit 1; fi
 	$(VENV)/bin/mypy bot handlers nlu storage
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

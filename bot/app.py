@@ -12,24 +12,24 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from sqlalchemy import or_, select
 
-from bot import api, console, health, metrics, public, worker_page
 from bot.config import Settings
-from bot.connectors import Connector
+from bot.connectors.base import Connector, InboundEvent
 from bot.connectors.generic import GenericConnector
-from bot.connectors.wechat import WeChatConnector
-from bot.connectors.wecom import WeComConnector
-from bot.delivery import Deliverer
-from bot.events import InboundEvent
-from bot.http_limits import body_limits
-from bot.ingest import accept
-from bot.outbox_dispatch import OutboxDispatcher, outbox_queue
+from bot.connectors.wechat.connector import WeChatConnector
+from bot.connectors.wecom.connector import WeComConnector
+from bot.messaging.consumer import QueueConsumer
+from bot.messaging.ingest import accept
+from bot.messaging.outbox.enqueue import OutboxEnqueuer, outbox_queue
+from bot.messaging.outbox.send import Deliverer, quiet_saq_log
+from bot.messaging.sweeper import sweep_forever
 from bot.responses import error_middleware
 from bot.runtime import RUNTIME, SETTINGS, Runtime, services_from
 from bot.scheduler import JobScheduler
 from bot.tasks import background_task, cancel_and_wait
-from bot.worker import InboundWorker, sweep_forever
-from handlers.jobs import default_jobs
-from handlers.registry import default_registry
+from bot.web import api, console, health, metrics, public, task_page
+from bot.web.http_limits import body_limits
+from handlers.faq import knowledge_base
+from handlers.modules import default_jobs, default_registry
 from nlu.client import NLUClient
 from storage.base import utcnow
 from storage.db import create_engine, session_factory
@@ -73,12 +73,14 @@ def build_connectors(settings: Settings) -> dict[str, Connector]:
 def create_app(
     settings: Settings, *, web_role: bool = True, worker_role: bool = True
 ) -> web.Application:
-    """Build the application; the worker role consumes the queue and delivers replies."""
+    """Build the application; the worker role consumes the queue, delivers replies, runs jobs."""
     app = web.Application(
         middlewares=[error_middleware, body_limits(settings.file.http)],
         client_max_size=settings.file.http.max_body_bytes,
     )
     app[SETTINGS] = settings
+    quiet_saq_log()
+    knowledge_base()  # a broken handlers/faq.yml stops the start, not the first FAQ question
     connectors = build_connectors(settings)
 
     async def accept_event(event: InboundEvent) -> bool:
@@ -87,7 +89,7 @@ def create_app(
     if web_role:
         health.register(app)
         metrics.register(app)
-        worker_page.register(app)
+        task_page.register(app)
         api.register(app)
         console.register(app)
         public.register(app)
@@ -95,9 +97,9 @@ def create_app(
             connector.register(app, accept_event)
     app.cleanup_ctx.append(_runtime_ctx(settings, connectors))
     if worker_role:
-        app.cleanup_ctx.append(_worker_ctx)
+        app.cleanup_ctx.append(_worker_role_ctx)
     elif web_role:
-        app.cleanup_ctx.append(_dispatch_ctx)
+        app.cleanup_ctx.append(_outbox_enqueue_ctx)
     return app
 
 
@@ -138,34 +140,34 @@ def _runtime_ctx(settings: Settings, connectors: dict[str, Connector]):  # type:
     return ctx
 
 
-async def _dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
+async def _outbox_enqueue_ctx(app: web.Application) -> AsyncIterator[None]:
     """A web-only process enqueues the replies it commits (staff replies, passive releases)."""
     runtime = app[RUNTIME]
-    dispatcher = OutboxDispatcher(runtime, outbox_queue(runtime.redis), sweep=False)
-    task = background_task(dispatcher.run(), "outbox-dispatch")
+    enqueuer = OutboxEnqueuer(runtime, outbox_queue(runtime.redis), sweep=False)
+    task = background_task(enqueuer.run(), "outbox-enqueue")
     yield
     await cancel_and_wait([task])
 
 
-async def _worker_ctx(app: web.Application) -> AsyncIterator[None]:
+async def _worker_role_ctx(app: web.Application) -> AsyncIterator[None]:
     runtime = app[RUNTIME]
-    worker = InboundWorker(runtime)
+    consumer = QueueConsumer(runtime)
     consuming = [
-        background_task(worker.run(), "inbound-worker"),
-        background_task(sweep_forever(runtime, worker.stopping), "sweeper"),
+        background_task(consumer.run(), "inbound-worker"),
+        background_task(sweep_forever(runtime, consumer.stopping), "sweeper"),
     ]
     deliverer = Deliverer(runtime)
     delivering = background_task(deliverer.run(), "outbox-delivery")
     scheduler = JobScheduler(runtime, default_jobs())
     scheduler.start()
     yield
-    await drain(runtime, worker, consuming, deliverer, delivering)
+    await drain(runtime, consumer, consuming, deliverer, delivering)
     scheduler.shutdown()
 
 
 async def drain(
     runtime: Runtime,
-    worker: InboundWorker,
+    consumer: QueueConsumer,
     consuming: list[asyncio.Task[None]],
     deliverer: Deliverer,
     delivering: asyncio.Task[None],
@@ -174,7 +176,7 @@ async def drain(
     seconds = runtime.settings.file.worker.drain_seconds
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
-    await worker.drain(seconds)  # also stops the sweeper (it watches worker.stopping)
+    await consumer.drain(seconds)  # also stops the sweeper (it watches consumer.stopping)
     await asyncio.wait(consuming, timeout=max(0.1, deadline - loop.time()))
     runtime.wake_outbox()
     await _bounded(

@@ -11,9 +11,22 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 CATEGORIES = (
-    "streetlight", "sanitation", "road", "water", "gas", "noise", "mediation", "home_care",
-    "assistive_device", "accessibility", "disability_cert", "job", "wish", "complaint", "other",
-)  # fmt: skip
+    "streetlight",
+    "sanitation",
+    "road",
+    "water",
+    "gas",
+    "noise",
+    "mediation",
+    "home_care",
+    "assistive_device",
+    "accessibility",
+    "disability_cert",
+    "job",
+    "wish",
+    "complaint",
+    "other",
+)
 
 
 WECOM_API = "https://qyapi.weixin.qq.com"
@@ -22,15 +35,20 @@ WECHAT_API = "https://api.weixin.qq.com"
 # ones (or only optional ones) is an error; setting none leaves the connector off.
 PLATFORM_ENV = {
     "wecom": (
-        ("LINLI_WECOM_CORP_ID", "LINLI_WECOM_AGENT_ID", "LINLI_WECOM_SECRET",
-         "LINLI_WECOM_TOKEN", "LINLI_WECOM_AES_KEY"),
+        (
+            "LINLI_WECOM_CORP_ID",
+            "LINLI_WECOM_AGENT_ID",
+            "LINLI_WECOM_SECRET",
+            "LINLI_WECOM_TOKEN",
+            "LINLI_WECOM_AES_KEY",
+        ),
         (),
     ),
     "wechat": (
         ("LINLI_WECHAT_APP_ID", "LINLI_WECHAT_SECRET", "LINLI_WECHAT_TOKEN"),
         ("LINLI_WECHAT_AES_KEY",),
     ),
-}  # fmt: skip
+}
 _AES_KEY = re.compile(r"[A-Za-z0-9+/]{43}")
 
 
@@ -90,7 +108,7 @@ class Http(_Strict):
 
     max_body_bytes: Annotated[int, Field(gt=0)] = 64 * 1024
     max_text_chars: Annotated[int, Field(gt=0)] = 2000
-    clock_skew_seconds: Annotated[int, Field(gt=0)] = 300
+    clock_skew_seconds: Annotated[int, Field(gt=0, le=300)] = 300  # every signed webhook
     idle_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 15
     body_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10
     linger_seconds: Annotated[float, Field(ge=0, le=60)] = 2
@@ -131,6 +149,8 @@ class WeChatSettings(_Strict):
     """WeChat Official Account behaviour (no secrets: those are environment variables)."""
 
     passive_reply_seconds: Annotated[float, Field(ge=0, le=4.5)] = 4.0  # 0: never passive
+    # plain mode (no LINLI_WECHAT_AES_KEY) cannot authenticate a callback's body: opt in
+    allow_plain_mode: bool = False
     service_window_hours: Annotated[float, Field(gt=0, le=48)] = 48
     subscribe: SubscribeTemplate = SubscribeTemplate()
 
@@ -280,6 +300,13 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if not nlu_urls or not all(u.startswith(("http://", "https://")) for u in nlu_urls):
         problems.append("LINLI_NLU_URL: give one or more http:// URLs, comma-separated")
     platforms = _platform_env(env, problems)
+    wechat_plain = platforms["wechat_app_id"] and not platforms["wechat_aes_key"]
+    if wechat_plain and file.connectors.wechat and not file.wechat.allow_plain_mode:
+        problems.append(
+            "LINLI_WECHAT_AES_KEY is not set: WeChat plain mode cannot authenticate a "
+            "callback's body; set the account to safe mode (安全模式) and the key, or allow "
+            f"plain mode in {path} (wechat.allow_plain_mode: true, see docs/security.md)"
+        )
     host = env.get("LINLI_HTTP_HOST", "127.0.0.1")
     public_url = env.get("LINLI_PUBLIC_URL", "").strip().rstrip("/") or f"http://{host}:{port}"
     if not public_url.startswith(("http://", "https://")):

@@ -37,9 +37,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception as exc:
         if storage_unavailable(exc):
             # Nothing was acknowledged: a platform delivers the message again later.
-            log.warning("storage unavailable on %s %s: %s", request.method, request.path, exc)
+            log.warning("storage unavailable on %s %r: %r", request.method, request.path, exc)
             resp = error(503, "storage_unavailable", "the database is busy or down; try again")
             resp.headers["Retry-After"] = "2"
             return resp
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %r", request.method, request.path)
         return error(500, "internal_error", "internal error; it has been logged")

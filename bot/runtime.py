@@ -20,7 +20,7 @@ from nlu.client import NLUClient
 from storage.base import utcnow
 
 if TYPE_CHECKING:
-    from bot.connectors import Connector
+    from bot.connectors.base import Connector
 
 
 @dataclass
@@ -38,7 +38,7 @@ class Runtime:
     outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
     clock: Callable[[], datetime] = utcnow  # tests replace it to move time (SLA, reminders)
     metrics: Metrics = field(default_factory=Metrics)
-    # what the outbox dispatcher has been told since it last looked (see wake_outbox)
+    # what the outbox enqueuer has been told since it last looked (see wake_outbox)
     outbox_ready: set[int] = field(default_factory=set)
     outbox_scan: bool = False
 

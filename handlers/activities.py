@@ -21,6 +21,7 @@ from handlers.context import Context
 from handlers.dialogue import LEAVE_CONFIDENCE, choice_number
 from handlers.registry import intent
 from nlu.timeparse import resolve_time
+from storage.base import existing
 from storage.booking_places import book_activity
 from storage.bookings import Activity, upcoming_activities
 
@@ -73,8 +74,7 @@ async def _chosen(ctx: Context, activity: Activity) -> None:
 
 
 async def _confirm_prompt(ctx: Context) -> None:
-    activity = await ctx.session.get(Activity, int(ctx.state["activity"]))
-    assert activity is not None
+    activity = await existing(ctx.session, Activity, int(ctx.state["activity"]))
     ctx.action = "activity_confirm"
     ctx.reply(
         f"报名【{activity.title}】：{when_text(activity.starts_at, activity.ends_at)}，"
@@ -123,9 +123,12 @@ async def _take_confirmation(ctx: Context, choice: int | None) -> None:
         await retry(ctx, "请回复 1 确认报名，回复 2 看看别的活动。")
         return
     outcome = await book_activity(
-        ctx.session, activity_id=int(ctx.state["activity"]), resident_id=ctx.resident.id,
-        person=ctx.state["person"], relation=ctx.state.get("relation"),
-    )  # fmt: skip
+        ctx.session,
+        activity_id=int(ctx.state["activity"]),
+        resident_id=ctx.resident.id,
+        person=ctx.state["person"],
+        relation=ctx.state.get("relation"),
+    )
     if outcome.status == "full":
         ctx.reply("抱歉，这个活动刚刚报满了，看看别的吧。")
         await _list(ctx, await upcoming_activities(ctx.session, ctx.now, LISTED_DAYS))

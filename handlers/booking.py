@@ -225,10 +225,13 @@ async def _take_confirmation(ctx: Context) -> None:
         return
     weekly_id, day = ctx.state["slot"]
     outcome = await book_slot(
-        ctx.session, weekly_session_id=weekly_id, day=date.fromisoformat(day),
-        resident_id=ctx.resident.id, person=ctx.state["person"],
+        ctx.session,
+        weekly_session_id=weekly_id,
+        day=date.fromisoformat(day),
+        resident_id=ctx.resident.id,
+        person=ctx.state["person"],
         relation=ctx.state.get("relation"),
-    )  # fmt: skip
+    )
     if outcome.status == "full":
         offer = await find_offer(ctx, weekly_id, day)
         span = TimeSpan(offer.starts_at, offer.ends_at, "") if offer else None

@@ -25,6 +25,7 @@ from handlers.dialogue import choice_number
 from handlers.jobs import periodic
 from handlers.registry import intent
 from nlu.timeparse import SHANGHAI, resolve_time
+from storage.base import existing
 from storage.booking_places import SlotOffer, cancel, reschedule
 from storage.bookings import (
     SELF,
@@ -133,8 +134,9 @@ async def _cancel(ctx: Context, booking: Booking) -> None:
 
 
 async def _offer_other_times(ctx: Context, booking: Booking) -> None:
-    assert booking.slot is not None
     slot = booking.slot
+    if slot is None:
+        raise ValueError(f"booking {booking.number} has no rehab slot to move from")
     exclude = [slot.weekly_session_id, slot.day.isoformat()]
     ctx.state.update(step="slot", station=slot.weekly.station_id, exclude=exclude)
     offer = await present_times(ctx, slot.weekly.station_id, None, exclude)
@@ -143,8 +145,7 @@ async def _offer_other_times(ctx: Context, booking: Booking) -> None:
 
 
 async def _move(ctx: Context, offer: SlotOffer) -> None:
-    booking = await ctx.session.get(Booking, int(ctx.state["booking"]))
-    assert booking is not None
+    booking = await existing(ctx.session, Booking, int(ctx.state["booking"]))
     outcome = await reschedule(ctx.session, booking, offer.weekly.id, offer.day)
     if outcome.status == "full":
         ctx.reply("抱歉，这个时间刚刚被约满了。")
@@ -172,9 +173,7 @@ async def continue_change(ctx: Context) -> bool:
         if choice is None or not 1 <= choice <= len(ids):
             await retry(ctx, "请回复预约前面的序号，比如：1。")
             return True
-        booking = await ctx.session.get(Booking, ids[choice - 1])
-        assert booking is not None
-        await _chosen(ctx, booking)
+        await _chosen(ctx, await existing(ctx.session, Booking, ids[choice - 1]))
         return True
     booking = await ctx.session.get(Booking, int(ctx.state.get("booking") or 0))
     if step != "what" or booking is None:

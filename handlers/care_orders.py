@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.care_items import hours_text
 from handlers.context import Context
 from handlers.registry import intent
+from storage.accounts import audit
+from storage.base import existing
 from storage.community import workers_with_role
 from storage.home_care import (
     CareElder,
@@ -78,13 +80,19 @@ async def claim(ctx: Context) -> bool:
     if order is None:
         ctx.reply(f"没有找到订单 {ctx.command.number if ctx.command else ''}，请核对单号。")
     elif not await move(
-        ctx.session, order, from_statuses=("requested",), to_status="claimed",
-        actor=f"provider:{provider.id}", now=ctx.now, provider_id=provider.id,
-    ):  # fmt: skip
+        ctx.session,
+        order,
+        from_statuses=("requested",),
+        to_status="claimed",
+        actor=f"provider:{provider.id}",
+        now=ctx.now,
+        provider_id=provider.id,
+    ):
         ctx.reply(f"订单 {order.number} 已被其他机构接单或已结束，谢谢。")
     else:
-        elder = await ctx.session.get(CareElder, order.elder_id)
-        assert elder is not None
+        elder = await existing(ctx.session, CareElder, order.elder_id)
+        who, target = f"provider:{provider.id}", f"order:{order.number}"
+        audit(ctx.session, who, "view_personal", target, "elder contact on the claimed-order card")
         ctx.reply(
             f"抢单成功：{order.number}【{order.service_item}】\n"
             f"老人：{elder.name}，电话 {elder.phone or '未留'}\n"
@@ -108,14 +116,23 @@ async def arrive(ctx: Context) -> bool:
     provider, order = found
     ctx.action = "care_visit"
     if order is None or not await move(
-        ctx.session, order, from_statuses=("claimed",), to_status="visiting",
-        actor=f"provider:{provider.id}", now=ctx.now, provider_id=provider.id,
-    ):  # fmt: skip
+        ctx.session,
+        order,
+        from_statuses=("claimed",),
+        to_status="visiting",
+        actor=f"provider:{provider.id}",
+        now=ctx.now,
+        provider_id=provider.id,
+    ):
         ctx.reply(_refusal(ctx, order, provider))
         return True
     ctx.reply(f"已记录上门：{order.number}。服务完回复“完工 {order.number} 实际小时数 服务内容”。")
-    await _tell_requester(ctx.session, order, f"服务人员已上门，正在提供【{order.service_item}】"
-                          f"（{order.number}）。", "care_visiting")  # fmt: skip
+    await _tell_requester(
+        ctx.session,
+        order,
+        f"服务人员已上门，正在提供【{order.service_item}】（{order.number}）。",
+        "care_visiting",
+    )
     return True
 
 
@@ -152,14 +169,20 @@ async def finish(ctx: Context) -> bool:
         ctx.reply("服务时长要在 8 小时以内，请核对后再发。")
         return True
     try:
-        await complete_order(ctx.session, order, provider, minutes=minutes, note=note,
-                             photo_urls=_URL.findall(rest), now=ctx.now)  # fmt: skip
+        await complete_order(
+            ctx.session,
+            order,
+            provider,
+            minutes=minutes,
+            note=note,
+            photo_urls=_URL.findall(rest),
+            now=ctx.now,
+        )
     except QuotaExceeded as exc:
         most = order.expected_minutes + exc.remaining_minutes
         ctx.reply(f"老人当月额度不够，这一单最多只能记 {hours_text(most)}，请核对后再发。")
         return True
-    elder = await ctx.session.get(CareElder, order.elder_id)
-    assert elder is not None
+    elder = await existing(ctx.session, CareElder, order.elder_id)
     left = await remaining_minutes(ctx.session, elder, order.quota_month)
     ctx.reply(f"已记录完工：{order.number}，服务 {hours_text(minutes)}。社区会审核照片并电话回访。")
     told = (
@@ -175,6 +198,8 @@ async def finish(ctx: Context) -> bool:
     )
     for staff in await workers_with_role(ctx.session, "staff"):
         await push_to_worker(ctx.session, staff, review, "care_review_needed")
+        target = f"order:{order.number}"
+        audit(ctx.session, f"worker:{staff.id}", "view_personal", target, "elder phone, call-back")
     return True
 
 
@@ -219,9 +244,13 @@ async def cancel(ctx: Context) -> bool:
     ctx.reply(f"已取消订单 {order.number}，预留的服务时长已退回当月额度。")
     provider = await ctx.session.get(CareProvider, order.provider_id) if order.provider_id else None
     if provider is not None and provider.platform and provider.platform_user_id:
-        await push(ctx.session, platform=provider.platform, user_id=provider.platform_user_id,
-                   text=f"订单 {order.number}【{order.service_item}】已由申请人取消，不用上门了。",
-                   action="care_cancelled")  # fmt: skip
+        await push(
+            ctx.session,
+            platform=provider.platform,
+            user_id=provider.platform_user_id,
+            text=f"订单 {order.number}【{order.service_item}】已由申请人取消，不用上门了。",
+            action="care_cancelled",
+        )
     return True
 
 

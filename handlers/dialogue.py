@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from handlers.commands import parse_command
-
-if TYPE_CHECKING:
-    from handlers.context import Context
+from handlers.context import Context
 
 # How sure the NLU must be of another intent before a message in the middle of a flow leaves
 # it instead of being read as the answer. Measured on the held-out file (2026-11-28, TF-IDF

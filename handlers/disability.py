@@ -34,27 +34,43 @@ class Kind:
 
 KINDS = {
     "apply_disability_cert": Kind(
-        "disability_cert", "matter", "办理事项", "请问要办理哪一项？",
-        ("新办残疾证", "到期换证或补办", "跨省迁入、转办", "上门评残（行动不便）"), False,
+        "disability_cert",
+        "matter",
+        "办理事项",
+        "请问要办理哪一项？",
+        ("新办残疾证", "到期换证或补办", "跨省迁入、转办", "上门评残（行动不便）"),
+        False,
         "工作人员会打电话告诉您要带的材料（身份证、户口本、近期免冠照片）；行动不便的可以预约上门评残，"
         "外省户口可以跨省通办。",
     ),
     "apply_assistive_device": Kind(
-        "assistive_device", "device", "辅具", "需要申请什么辅具？",
-        ("轮椅", "拐杖", "助听器", "助行器"), True,
+        "assistive_device",
+        "device",
+        "辅具",
+        "需要申请什么辅具？",
+        ("轮椅", "拐杖", "助听器", "助行器"),
+        True,
         "工作人员会联系您做辅具适配评估，需要时上门量尺寸；持证残疾人可以申请适配。",
     ),
     "apply_accessibility": Kind(
-        "accessibility", "modification", "改造内容", "想改造哪里？",
-        ("卫生间装扶手、防滑", "门口修坡道、去门槛", "床边或楼道装扶手"), True,
+        "accessibility",
+        "modification",
+        "改造内容",
+        "想改造哪里？",
+        ("卫生间装扶手、防滑", "门口修坡道、去门槛", "床边或楼道装扶手"),
+        True,
         "工作人员会预约上门查看，改造方案先和您商量；重度困难残疾人家庭优先安排。",
     ),
     "seek_job": Kind(
-        "job", "work", "需要的帮助", "需要哪方面的帮助？",
-        ("推荐工作岗位", "职业技能培训", "辅助性就业、爱心门店", "招聘会信息"), True,
+        "job",
+        "work",
+        "需要的帮助",
+        "需要哪方面的帮助？",
+        ("推荐工作岗位", "职业技能培训", "辅助性就业、爱心门店", "招聘会信息"),
+        True,
         "工作人员会根据您的情况推荐合适的岗位或培训，有招聘会也会第一时间通知您。",
     ),
-}  # fmt: skip
+}
 _PHONE = re.compile(r"1[3-9]\d{9}|0\d{2,3}\d{7,8}")
 LEAVE_INTENTS = frozenset({"check_status", "human_handoff", "greet", "thank", "out_of_scope"})
 NOT_A_PERSON = frozenset({"affirm", "deny", "greet", "thank"})  # 好的 / 不用 answer no 为谁
@@ -69,11 +85,18 @@ async def file_service_ticket(
 ) -> Filed:
     """Open a service ticket for staff with the collected details and push its task card."""
     filed = await open_ticket(
-        ctx.session, ctx.services, category=category, description=description,
-        reporter=ctx.resident, now=ctx.now, actor=f"resident:{ctx.resident.id}",
-        location=location, conversation_id=ctx.conversation.id,
-        source_message_id=ctx.message_id, details=details,
-    )  # fmt: skip
+        ctx.session,
+        ctx.services,
+        category=category,
+        description=description,
+        reporter=ctx.resident,
+        now=ctx.now,
+        actor=f"resident:{ctx.resident.id}",
+        location=location,
+        conversation_id=ctx.conversation.id,
+        source_message_id=ctx.message_id,
+        details=details,
+    )
     if not filed.merged:
         await announce(ctx.session, ctx.services, filed, ctx.resident)
     return filed
@@ -190,10 +213,12 @@ async def continue_disability_service(ctx: Context) -> bool:
 async def _file(ctx: Context, kind: Kind) -> None:
     phone = str(ctx.state["phone"])
     details = {
-        "for": ctx.state["for"], kind.field: ctx.state["what"], "phone": phone,
+        "for": ctx.state["for"],
+        kind.field: ctx.state["what"],
+        "phone": phone,
         "request": ctx.state.get("request"),
         **({"address": ctx.state["address"]} if "address" in ctx.state else {}),
-    }  # fmt: skip
+    }
     description = f"{ctx.state['what']}（为{ctx.state['for']}），联系电话 {mask_phone(phone)}"
     filed = await file_service_ticket(
         ctx, kind.category, description, details, location=ctx.state.get("address")

@@ -1,8 +1,9 @@
 """Policy questions (faq/<key>): the answer from the knowledge base, then the matching action.
 
-The answers are data (handlers/faq.yml), checked when this module is imported: every key of
-the NLU contract must be there, and nothing else. After an answer that has an offer, "1"
-starts that service: the handler of the offered intent is looked up by name at that moment.
+The answers are data (handlers/faq.yml), read and checked once, when the app is built (or on
+the first question): every key of the NLU contract must be there, and nothing else. After an
+answer that has an offer, "1" starts that service: the handler of the offered intent is looked
+up by name at that moment.
 """
 
 from __future__ import annotations
@@ -15,16 +16,23 @@ import yaml
 
 from handlers.context import Context
 from handlers.dialogue import choice_number
-from handlers.registry import Handler, default_registry, intent
+from handlers.registry import Handler, intent
 from nlu.client import ParseResult
 
 KB_PATH = Path(__file__).with_name("faq.yml")
 # The FAQ response keys of the NLU contract (shared/spec/intents.md); fixed names.
 FAQ_KEYS = (
-    "home_care_eligibility", "home_care_hours_fee", "home_care_items", "disability_cert",
-    "rehab_children", "assistive_device", "accessibility", "service_station", "micro_wish",
+    "home_care_eligibility",
+    "home_care_hours_fee",
+    "home_care_items",
+    "disability_cert",
+    "rehab_children",
+    "assistive_device",
+    "accessibility",
+    "service_station",
+    "micro_wish",
     "employment_policy",
-)  # fmt: skip
+)
 
 
 class KnowledgeBaseError(ValueError):
@@ -80,11 +88,17 @@ def load_kb(path: Path = KB_PATH) -> dict[str, Entry]:
     return kb
 
 
-KB = load_kb()
+@cache
+def knowledge_base() -> dict[str, Entry]:
+    """The knowledge base of handlers/faq.yml, read and checked on the first call."""
+    return load_kb()
 
 
 @cache
 def _handlers() -> dict[str, Handler]:
+    # Imported here, not at the top: the standard handler modules include this one.
+    from handlers.modules import default_registry
+
     registry = default_registry()
     return {name: h for name in registry.names() if (h := registry.get(name)) is not None}
 
@@ -98,7 +112,7 @@ def offered_handler(name: str) -> Handler | None:
 async def answer_faq(ctx: Context) -> None:
     """Answer a policy question from the knowledge base and offer the matching action."""
     key = (ctx.intent or "").partition("/")[2]
-    entry = KB.get(key)
+    entry = knowledge_base().get(key)
     ctx.state.clear()
     if entry is None:
         ctx.action = "faq_unknown"

@@ -16,6 +16,7 @@ from handlers.dialogue import ask_again, choice_number
 from handlers.disability import file_service_ticket
 from handlers.registry import intent
 from nlu.timeparse import SHANGHAI, resolve_time
+from storage.base import existing
 from storage.home_care import CareElder, active_providers, elders_of, month_of, remaining_minutes
 from storage.home_care_orders import QuotaExceeded, request_order
 from storage.privacy import mask_name
@@ -26,10 +27,13 @@ POLICY = (
     "按甲、乙、丙三级每月分别服务 30、20、10 小时，费用由政府按每小时 17 元支付，老人不用花钱。"
 )
 RELATIONS = {
-    "母亲": ("妈", "母亲", "娘"), "父亲": ("爸", "父亲", "爹", "老爷子"),
-    "本人": ("自己", "本人"), "配偶": ("老伴", "老公", "媳妇", "爱人"),
-    "祖母": ("奶奶", "姥姥", "外婆", "老太太"), "祖父": ("爷爷", "姥爷", "外公"),
-}  # fmt: skip
+    "母亲": ("妈", "母亲", "娘"),
+    "父亲": ("爸", "父亲", "爹", "老爷子"),
+    "本人": ("自己", "本人"),
+    "配偶": ("老伴", "老公", "媳妇", "爱人"),
+    "祖母": ("奶奶", "姥姥", "外婆", "老太太"),
+    "祖父": ("爷爷", "姥爷", "外公"),
+}
 ASK_TIME = "希望什么时间上门？比如：明天上午、周五下午三点。"
 _AREA = re.compile(r"^\D+")  # the street or compound of an address, without numbers
 
@@ -104,10 +108,17 @@ async def _ask_next(ctx: Context) -> None:
         await _confirm(ctx)
 
 
-async def _confirm(ctx: Context) -> None:
-    elder = await ctx.session.get(CareElder, ctx.state["elder"])
+async def _chosen(ctx: Context) -> tuple[CareElder, CareItem]:
+    """The elder and the service this request has settled on (kept in the dialogue state)."""
+    elder = await existing(ctx.session, CareElder, ctx.state["elder"])
     item = item_by_label(ctx.state["item"])
-    assert elder is not None and item is not None
+    if item is None:
+        raise KeyError(f"no home-care service {ctx.state['item']!r} (from the dialogue state)")
+    return elder, item
+
+
+async def _confirm(ctx: Context) -> None:
+    elder, item = await _chosen(ctx)
     start = datetime.fromisoformat(ctx.state["start"])
     left = await remaining_minutes(ctx.session, elder, month_of(start))
     if left < item.minutes:
@@ -128,8 +139,7 @@ async def continue_home_care(ctx: Context) -> bool:
     step, choice = ctx.state.get("step"), choice_number(ctx.text)
     picked = _picked_elder(ctx, choice) if step == "elder" else None
     if picked is not None:
-        elder = await ctx.session.get(CareElder, picked)
-        assert elder is not None
+        elder = await existing(ctx.session, CareElder, picked)
         await _choose_elder(ctx, elder)
     elif step == "item" and (choice or match_item(ctx.entity("service_item") or ctx.text)):
         item = COMMON[choice - 1] if choice and choice <= len(COMMON) else None
@@ -175,17 +185,21 @@ async def _retry(ctx: Context, prompt: str) -> bool:
 
 
 async def _place_order(ctx: Context) -> None:
-    elder = await ctx.session.get(CareElder, ctx.state["elder"])
-    item = item_by_label(ctx.state["item"])
-    assert elder is not None and item is not None
+    elder, item = await _chosen(ctx)
     start = datetime.fromisoformat(ctx.state["start"])
     try:
         order = await request_order(
-            ctx.session, elder=elder, requester=ctx.resident, service_item=item.label,
-            scheduled_at=start, expected_minutes=item.minutes,
-            actor=f"resident:{ctx.resident.id}", note=ctx.state.get("note"),
-            conversation_id=ctx.conversation.id, source_message_id=ctx.message_id,
-        )  # fmt: skip
+            ctx.session,
+            elder=elder,
+            requester=ctx.resident,
+            service_item=item.label,
+            scheduled_at=start,
+            expected_minutes=item.minutes,
+            actor=f"resident:{ctx.resident.id}",
+            note=ctx.state.get("note"),
+            conversation_id=ctx.conversation.id,
+            source_message_id=ctx.message_id,
+        )
     except QuotaExceeded as exc:
         await _quota_exhausted(ctx, elder, item, exc.remaining_minutes)
         return
@@ -199,9 +213,12 @@ async def _place_order(ctx: Context) -> None:
     for provider in await active_providers(ctx.session):
         if provider.platform and provider.platform_user_id:
             await push(
-                ctx.session, platform=provider.platform, user_id=provider.platform_user_id,
-                text=card, action="care_order_pushed",
-            )  # fmt: skip
+                ctx.session,
+                platform=provider.platform,
+                user_id=provider.platform_user_id,
+                text=card,
+                action="care_order_pushed",
+            )
     ctx.state.clear()
     ctx.action = f"care_order_created:{order.number}"
     ctx.reply(
@@ -214,10 +231,17 @@ async def _place_order(ctx: Context) -> None:
 async def _quota_exhausted(ctx: Context, elder: CareElder, item: CareItem, left: int) -> None:
     month = datetime.fromisoformat(ctx.state["start"]).astimezone(SHANGHAI).month
     filed = await file_service_ticket(
-        ctx, "home_care", f"居家养老额度不足：{elder.name}{item.label}，{month}月剩{left}分钟",
-        {"reason": "quota_exhausted", "elder_id": elder.id, "service_item": item.label,
-         "remaining_minutes": left, "request": ctx.state.get("note")},
-    )  # fmt: skip
+        ctx,
+        "home_care",
+        f"居家养老额度不足：{elder.name}{item.label}，{month}月剩{left}分钟",
+        {
+            "reason": "quota_exhausted",
+            "elder_id": elder.id,
+            "service_item": item.label,
+            "remaining_minutes": left,
+            "request": ctx.state.get("note"),
+        },
+    )
     ctx.state.clear()
     ctx.action = f"home_care_quota:{filed.ticket.number}"
     ctx.reply(
@@ -231,11 +255,17 @@ async def _quota_exhausted(ctx: Context, elder: CareElder, item: CareItem, left:
 async def _refer_to_staff(ctx: Context, elder: CareElder | None, reason: str) -> None:
     who = elder.name if elder else "老人"
     filed = await file_service_ticket(
-        ctx, "home_care", f"居家养老服务评估：{who}（{'未登记' if elder is None else '待评估'}）",
-        {"reason": reason, "elder_id": elder.id if elder else None,
-         "service_item": ctx.state.get("item"), "relation": ctx.entity("relation"),
-         "request": ctx.state.get("note")},
-    )  # fmt: skip
+        ctx,
+        "home_care",
+        f"居家养老服务评估：{who}（{'未登记' if elder is None else '待评估'}）",
+        {
+            "reason": reason,
+            "elder_id": elder.id if elder else None,
+            "service_item": ctx.state.get("item"),
+            "relation": ctx.entity("relation"),
+            "request": ctx.state.get("note"),
+        },
+    )
     ctx.state.clear()
     ctx.action = f"home_care_assess:{filed.ticket.number}"
     status = "还没有登记在居家养老服务名单里" if elder is None else "目前还不在服务名单的条件内"

@@ -49,10 +49,3 @@ def collect_jobs(modules: Iterable[ModuleType]) -> list[PeriodicJob]:
             if seconds is not None and callable(value):
                 jobs.append(PeriodicJob(f"{module.__name__}.{name}", float(seconds), value))
     return jobs
-
-
-def default_jobs() -> list[PeriodicJob]:
-    """The periodic jobs of the standard handler modules."""
-    from handlers.modules import handler_modules
-
-    return collect_jobs(handler_modules())

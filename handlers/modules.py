@@ -1,17 +1,66 @@
-"""The handler modules of the standard bot: one per service. Add a new service here."""
+"""The standard bot's handler modules (one per service), their registry and periodic jobs.
+
+Add a new service here: import its module and list it in HANDLER_MODULES.
+"""
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Iterable
 from types import ModuleType
 
-MODULES = (
-    "activities", "booking", "booking_changes", "care_orders", "chitchat", "disability",
-    "faq", "handoff", "home_care", "menu", "rating", "reports", "retention", "sla", "status",
-    "wish_commands", "wishes", "worker_commands",
-)  # fmt: skip
+from handlers import (
+    activities,
+    booking,
+    booking_changes,
+    care_orders,
+    chitchat,
+    disability,
+    faq,
+    handoff,
+    home_care,
+    menu,
+    rating,
+    reports,
+    retention,
+    sla,
+    status,
+    wish_commands,
+    wishes,
+    worker_commands,
+)
+from handlers.jobs import PeriodicJob, collect_jobs
+from handlers.registry import Registry
+
+HANDLER_MODULES: tuple[ModuleType, ...] = (
+    activities,
+    booking,
+    booking_changes,
+    care_orders,
+    chitchat,
+    disability,
+    faq,
+    handoff,
+    home_care,
+    menu,
+    rating,
+    reports,
+    retention,
+    sla,
+    status,
+    wish_commands,
+    wishes,
+    worker_commands,
+)
 
 
-def handler_modules() -> list[ModuleType]:
-    """Import and return every standard handler module (imports are deferred, no side effects)."""
-    return [importlib.import_module(f"handlers.{name}") for name in MODULES]
+def default_registry(modules: Iterable[ModuleType] | None = None) -> Registry:
+    """Build the registry of the standard handler modules."""
+    registry = Registry()
+    for module in modules or HANDLER_MODULES:
+        registry.add_module(module)
+    return registry
+
+
+def default_jobs() -> list[PeriodicJob]:
+    """The periodic jobs of the standard handler modules."""
+    return collect_jobs(HANDLER_MODULES)

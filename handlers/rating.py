@@ -14,9 +14,20 @@ from storage.ticket_flow import TransitionError, move, record_event
 from storage.tickets import Ticket, ticket_by_number
 
 WORDS = {
-    "非常满意": 5, "很满意": 5, "满意": 5, "挺好": 5, "还行": 4, "还可以": 4, "一般": 3,
-    "不满意": 2, "不太满意": 2, "很不满意": 1, "非常不满意": 1, "差": 1, "很差": 1,
-}  # fmt: skip
+    "非常满意": 5,
+    "很满意": 5,
+    "满意": 5,
+    "挺好": 5,
+    "还行": 4,
+    "还可以": 4,
+    "一般": 3,
+    "不满意": 2,
+    "不太满意": 2,
+    "很不满意": 1,
+    "非常不满意": 1,
+    "差": 1,
+    "很差": 1,
+}
 CALLBACK_BELOW = 4
 
 

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from types import ModuleType
 from typing import Any
 
+from handlers.commands import command_verbs
 from handlers.context import Context
 
 Handler = Callable[[Context], Awaitable[bool | None]]
@@ -50,19 +51,7 @@ class Registry:
 
     def command_verbs(self) -> list[str]:
         """The verbs of registered chat commands (cmd:<verb>), longest first."""
-        from handlers.commands import command_verbs
-
         return command_verbs(self._handlers)
-
-
-def default_registry(modules: Iterable[ModuleType] | None = None) -> Registry:
-    """Build the registry of the standard handler modules."""
-    from handlers.modules import handler_modules
-
-    registry = Registry()
-    for module in modules or handler_modules():
-        registry.add_module(module)
-    return registry
 
 
 def flow_handler(state: dict[str, Any]) -> str | None:

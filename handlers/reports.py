@@ -16,9 +16,13 @@ ASK_LOCATION = "请问具体在什么位置？比如：东关中巷3号楼门口
 LEAVE_INTENTS = frozenset({"check_status", "human_handoff", "greet", "thank", "out_of_scope"})
 
 REPORT_INTENTS = (
-    "report_streetlight", "report_sanitation", "report_road",
-    "report_water", "report_gas", "report_noise",
-)  # fmt: skip
+    "report_streetlight",
+    "report_sanitation",
+    "report_road",
+    "report_water",
+    "report_gas",
+    "report_noise",
+)
 
 
 def _confirm_prompt(ctx: Context) -> str:

@@ -11,12 +11,12 @@ from handlers.context import Services
 from handlers.jobs import periodic
 from handlers.ticket_notices import label_of, tell_reporters
 from storage.community import PartnerUnit, workers_with_role
+from storage.privacy import mask_text
 from storage.push import push_to_unit, push_to_worker
-from storage.ticket_flow import TransitionError, move, record_event
+from storage.ticket_flow import UNACCEPTED, TransitionError, move, record_event
 from storage.tickets import OPEN_STATUSES, Ticket
 
 RATING_WAIT = timedelta(days=3)
-UNACCEPTED = ("submitted", "assigned")
 DONE = ("resolved", "closed")
 
 
@@ -98,7 +98,7 @@ async def escalate_unaccepted(session: AsyncSession, services: Services, now: da
                 session,
                 leader,
                 f"【督办】工单 {ticket.number}【{label_of(services, ticket)}】"
-                f"{ticket.location or ''} 超时未接单。"
+                f"{mask_text(ticket.location or '')} 超时未接单。"
                 f"请督促或改派：回复“派单 {ticket.number} 姓名”。",
                 "sla_escalated",
             )
@@ -117,7 +117,8 @@ async def whistle_overdue(session: AsyncSession, services: Services, now: dateti
             continue
         await record_event(session, ticket, "whistled", "system:sla", note="超时未办结，吹哨报到")
         text = (
-            f"【吹哨】工单 {ticket.number}【{label_of(services, ticket)}】{ticket.location or ''}"
+            f"【吹哨】工单 {ticket.number}【{label_of(services, ticket)}】"
+            f"{mask_text(ticket.location or '')}"
             "已超过办理时限，请协同到场处置。"
         )
         unit = (

@@ -8,10 +8,12 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import booking, care_orders, wishes
 from handlers.context import Context
 from handlers.registry import intent
 from storage.community import Worker
 from storage.tickets import OPEN_STATUSES, Ticket, TicketFollower, ticket_by_number
+from storage.wishes import wish_by_number
 
 StatusSource = Callable[[AsyncSession, int], Awaitable[list[str]]]
 NumberLookup = Callable[[AsyncSession, int, str], Awaitable[str | None]]
@@ -19,27 +21,20 @@ NumberLookup = Callable[[AsyncSession, int, str], Awaitable[str | None]]
 
 def status_sources() -> list[StatusSource]:
     """Other services' lines for a resident (bookings, home-care orders, wishes)."""
-    from handlers import booking, care_orders, wishes
-
     return [booking.status_lines, care_orders.status_lines, wishes.status_lines]
 
 
 def number_lookups() -> dict[str, NumberLookup]:
     """Who answers for a quoted number, by its letter (Y booking, J home care, X wish)."""
-    from handlers import booking, care_orders
-
     return {"Y": booking.status_line_of, "J": care_orders.order_status_line, "X": _wish_line}
 
 
 async def _wish_line(session: AsyncSession, resident_id: int, number: str) -> str | None:
     """The line of one wish the resident quoted (查询 X1001); None if it is not theirs."""
-    from handlers.wishes import STATUS_TEXT
-    from storage.wishes import wish_by_number
-
     wish = await wish_by_number(session, number)
     if wish is None or wish.resident_id != resident_id:
         return None
-    return f"心愿 {wish.number}【{wish.wish}】：{STATUS_TEXT.get(wish.status, wish.status)}"
+    return f"心愿 {wish.number}【{wish.wish}】：{wishes.STATUS_TEXT.get(wish.status, wish.status)}"
 
 
 STATUS_LABELS = {

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Services
 from handlers.ticket_notices import label_of, task_card, task_card_data, tell_reporters
+from storage.accounts import audit
+from storage.base import existing
 from storage.community import Worker, workers_with_role
 from storage.push import push_to_worker
 from storage.residents import Resident
@@ -22,9 +24,15 @@ from storage.tickets import Ticket
 
 MANAGERS = ("leader", "staff")
 STEP_WORDS = {
-    "submitted": "待派单", "assigned": "待接单", "accepted": "已接单", "in_progress": "办理中",
-    "resolved": "已完成", "closed": "已办结", "cancelled": "已撤销", "duplicate": "已合并",
-}  # fmt: skip
+    "submitted": "待派单",
+    "assigned": "待接单",
+    "accepted": "已接单",
+    "in_progress": "办理中",
+    "resolved": "已完成",
+    "closed": "已办结",
+    "cancelled": "已撤销",
+    "duplicate": "已合并",
+}
 _URL = re.compile(r"https?://\S+")
 
 
@@ -59,20 +67,42 @@ async def _move(
 
 
 async def accept(
-    session: AsyncSession, services: Services, worker: Worker, ticket: Ticket, now: datetime
+    session: AsyncSession,
+    services: Services,
+    worker: Worker,
+    ticket: Ticket,
+    now: datetime,
+    *,
+    card: bool = True,
 ) -> str:
-    """Accept a task: it becomes the worker's; the reporter's contact is revealed."""
+    """Accept a task: it becomes the worker's; the reporter's contact is revealed.
+
+    The answer carries the unmasked task card (audited) unless card=False: the task page
+    shows, and audits, the contact itself.
+    """
     check(worker, ticket)
-    if ticket.status == "submitted":
+    if ticket.status == "submitted" or (
+        ticket.status == "assigned" and ticket.assignee_id != worker.id
+    ):  # a leader accepting for someone else takes the task: only the acceptor sees contacts
         await _move(session, worker, ticket, "assigned", now, assignee_id=worker.id)
     await _move(session, worker, ticket, "accepted", now)
-    reporter = await session.get(Resident, ticket.reporter_id)
-    assert reporter is not None
+    reporter = await existing(session, Resident, ticket.reporter_id)
     label = label_of(services, ticket)
     await tell_reporters(
-        session, ticket, f"您的工单 {ticket.number}【{label}】已由{worker.name}接单，会尽快处理。",
+        session,
+        ticket,
+        f"您的工单 {ticket.number}【{label}】已由{worker.name}接单，会尽快处理。",
         "ticket_accepted",
-    )  # fmt: skip
+    )
+    if not card:
+        return "已接单，报告人联系方式见下方。"
+    audit(
+        session,
+        f"worker:{worker.id}",
+        "view_personal",
+        f"ticket:{ticket.number}",
+        "reporter contact on the accepted-task card",
+    )
     return f"已接单。\n{task_card(services, ticket, reporter, True)}"
 
 
@@ -163,16 +193,25 @@ async def assign(
 ) -> str:
     """Give a ticket to a worker (by someone allowed to dispatch) and push them the task card."""
     try:
-        await move(session, ticket, "assigned", actor, now, note=f"派给{worker.name}",
-                   assignee_id=worker.id)  # fmt: skip
+        await move(
+            session,
+            ticket,
+            "assigned",
+            actor,
+            now,
+            note=f"派给{worker.name}",
+            assignee_id=worker.id,
+        )
     except TransitionError as exc:
         step = STEP_WORDS.get(ticket.status, ticket.status)
         raise ActionRefused(f"工单 {ticket.number} 目前“{step}”，不能派单。") from exc
-    reporter = await session.get(Resident, ticket.reporter_id)
-    assert reporter is not None
+    reporter = await existing(session, Resident, ticket.reporter_id)
     card = task_card_data(services, ticket, reporter, worker.id)
     await push_to_worker(
-        session, worker, task_card(services, ticket, reporter, False, worker.id), "task_pushed",
+        session,
+        worker,
+        task_card(services, ticket, reporter, False, worker.id),
+        "task_pushed",
         card.as_json() if card else None,
-    )  # fmt: skip
+    )
     return f"工单 {ticket.number} 已派给{worker.name}。"

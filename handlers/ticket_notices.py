@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.events import TaskCard
 from handlers.context import Services
 from handlers.task_links import task_url
+from storage.cards import TaskCard
 from storage.community import PartnerUnit, Worker, workers_with_role
-from storage.privacy import mask_name, mask_phone
+from storage.privacy import mask_name, mask_phone, mask_text
 from storage.push import push_to_resident, push_to_unit, push_to_worker
 from storage.residents import Resident
 from storage.ticket_flow import Filed, reporters_of
@@ -26,6 +26,11 @@ def label_of(services: Services, ticket: Ticket) -> str:
     return services.category_labels.get(ticket.category, "问题")
 
 
+def place_of(ticket: Ticket) -> str:
+    """The ticket's place as the resident gave it, numbers masked (for anyone but staff)."""
+    return mask_text(ticket.location) if ticket.location else "未说明"
+
+
 def task_card(
     services: Services,
     ticket: Ticket,
@@ -35,6 +40,8 @@ def task_card(
 ) -> str:
     """The task pushed to a worker: number, category, place, contact (masked until accepted).
 
+    Masked, the resident's words are masked too (mask_text); revealed is only for the worker
+    who accepted it, and the caller audits that view.
     With a worker id (and a link key configured) it ends with that worker's task-page link.
     """
     rule = services.categories.get(ticket.category)
@@ -42,14 +49,16 @@ def task_card(
     if revealed:
         contact = f"{reporter.name or '居民'} {reporter.phone or '未留电话'}"
         head, steps = "【任务】", WORKING_HELP.format(n=ticket.number)
+        place, words = ticket.location or "未说明", ticket.description
     else:
         contact = f"{mask_name(reporter.name)} {mask_phone(reporter.phone)}（接单后可见）"
         limit = f"请在 {rule.accept_minutes} 分钟内接单。" if rule else ""
         head, steps = "【新任务】", limit + COMMANDS_HELP.format(n=ticket.number)
+        place, words = place_of(ticket), mask_text(ticket.description)
     card = (
         f"{urgent}{head}工单 {ticket.number}【{label_of(services, ticket)}】\n"
-        f"地点：{ticket.location or '未说明'}\n"
-        f"内容：{ticket.description[:200]}\n"
+        f"地点：{place}\n"
+        f"内容：{words[:200]}\n"
         f"报告人：{contact}\n{steps}"
     )
     link = task_url(services, worker_id, ticket) if worker_id else None
@@ -69,8 +78,8 @@ def task_card_data(
     rule = services.categories.get(ticket.category)
     urgent = "【紧急】" if ticket.urgent else ""
     lines = [
-        f"地点：{ticket.location or '未说明'}",
-        f"内容：{ticket.description[:80]}",
+        f"地点：{place_of(ticket)}",
+        f"内容：{mask_text(ticket.description)[:80]}",
         f"报告人：{mask_name(reporter.name)} {mask_phone(reporter.phone)}（接单后可见）",
     ]
     if rule:
@@ -102,7 +111,8 @@ async def announce(
             await push_to_worker(
                 session,
                 leader,
-                f"工单 {ticket.number}【{label_of(services, ticket)}】{ticket.location or ''}"
+                f"工单 {ticket.number}【{label_of(services, ticket)}】"
+                f"{mask_text(ticket.location or '')}"
                 f" 找不到负责的网格员，请派单：回复“派单 {ticket.number} 姓名”。",
                 "task_unrouted",
             )
@@ -114,7 +124,7 @@ async def announce(
                 session,
                 unit,
                 f"{urgent}东关社区转来工单 {ticket.number}【{label_of(services, ticket)}】"
-                f"地点：{ticket.location or '未说明'}；内容：{ticket.description[:120]}",
+                f"地点：{place_of(ticket)}；内容：{mask_text(ticket.description)[:120]}",
                 "unit_notified",
             )
 

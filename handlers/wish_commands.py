@@ -7,6 +7,7 @@ the hand-over (volunteers never get the resident's contact details).
 
 from __future__ import annotations
 
+from handlers.commands import Command
 from handlers.context import Context
 from handlers.registry import intent
 from handlers.wishes import wish_line
@@ -29,15 +30,19 @@ from storage.wishes import (
 REVIEWER_ROLES = frozenset({"staff", "leader"})
 
 
-def _is_wish_number(ctx: Context) -> bool:
-    return ctx.command is not None and (ctx.command.number or "").startswith(PREFIX)
+def _wish_command(ctx: Context) -> Command | None:
+    """The command when it names a wish (X1001), else None."""
+    command = ctx.command
+    if command is None or not (command.number or "").startswith(PREFIX):
+        return None
+    return command
 
 
-async def _wish(ctx: Context) -> Wish | None:
-    assert ctx.command is not None and ctx.command.number
-    wish = await wish_by_number(ctx.session, ctx.command.number)
+async def _wish(ctx: Context, command: Command) -> Wish | None:
+    number = command.number or ""
+    wish = await wish_by_number(ctx.session, number)
     if wish is None:
-        ctx.reply(f"没有找到心愿 {ctx.command.number}，请核对编号。")
+        ctx.reply(f"没有找到心愿 {number}，请核对编号。")
     return wish
 
 
@@ -62,9 +67,10 @@ async def _volunteer(ctx: Context) -> Volunteer | None:
 @intent("cmd:通过")
 async def approve_wish(ctx: Context) -> bool:
     """通过 X1001: staff list a checked wish publicly and tell the resident and volunteers."""
-    if not _is_wish_number(ctx) or ctx.worker is None or ctx.worker.role not in REVIEWER_ROLES:
+    command = _wish_command(ctx)
+    if command is None or ctx.worker is None or ctx.worker.role not in REVIEWER_ROLES:
         return False
-    wish = await _wish(ctx)
+    wish = await _wish(ctx, command)
     if wish is None:
         return True
     if not await review(ctx.session, wish, approve=True, reviewer_id=ctx.worker.id, now=ctx.now):
@@ -89,16 +95,16 @@ async def approve_wish(ctx: Context) -> bool:
 @intent("cmd:驳回")
 async def reject_wish(ctx: Context) -> bool:
     """驳回 X1001 原因: staff turn a wish down with a reason the resident is told."""
-    if not _is_wish_number(ctx) or ctx.worker is None or ctx.worker.role not in REVIEWER_ROLES:
+    command = _wish_command(ctx)
+    if command is None or ctx.worker is None or ctx.worker.role not in REVIEWER_ROLES:
         return False
-    assert ctx.command is not None
-    if not ctx.command.rest:
-        ctx.reply(f"请写上原因，比如：驳回 {ctx.command.number} 内容包含个人信息")
+    if not command.rest:
+        ctx.reply(f"请写上原因，比如：驳回 {command.number} 内容包含个人信息")
         return True
-    wish = await _wish(ctx)
+    wish = await _wish(ctx, command)
     if wish is None:
         return True
-    reason = ctx.command.rest[:200]
+    reason = command.rest[:200]
     done = await review(
         ctx.session, wish, approve=False, reviewer_id=ctx.worker.id, now=ctx.now, reason=reason
     )
@@ -144,13 +150,14 @@ def _not_claimable(wish: Wish, volunteer: Volunteer) -> str:
 @intent("cmd:认领")
 async def claim_wish(ctx: Context) -> bool:
     """认领 X1001: a registered volunteer claims a listed wish; the first one wins."""
-    if not _is_wish_number(ctx):
+    command = _wish_command(ctx)
+    if command is None:
         return False
     volunteer = await _volunteer(ctx)
     if volunteer is None:
         ctx.reply("认领心愿需要先登记成为志愿者，请联系社区工作人员登记。")
         return True
-    wish = await _wish(ctx)
+    wish = await _wish(ctx, command)
     if wish is None:
         return True
     if not await claim(ctx.session, wish, volunteer.id, ctx.now):
@@ -178,16 +185,16 @@ async def claim_wish(ctx: Context) -> bool:
 @intent("cmd:圆梦")
 async def fulfil_wish(ctx: Context) -> bool:
     """圆梦 X1001 [note]: the volunteer who claimed a wish reports it fulfilled."""
-    if not _is_wish_number(ctx):
+    command = _wish_command(ctx)
+    if command is None:
         return False
     volunteer = await _volunteer(ctx)
     if volunteer is None:
         return False
-    wish = await _wish(ctx)
+    wish = await _wish(ctx, command)
     if wish is None:
         return True
-    assert ctx.command is not None
-    if not await fulfil(ctx.session, wish, volunteer.id, ctx.command.rest or None, ctx.now):
+    if not await fulfil(ctx.session, wish, volunteer.id, command.rest or None, ctx.now):
         ctx.reply(f"心愿 {wish.number} 不是您认领中的心愿，请核对编号。")
         return True
     ctx.action = f"wish_fulfilled:{wish.number}"

@@ -66,8 +66,8 @@ def whom_label(text: str) -> str:
 
 def wish_line(wish: Wish) -> str:
     """One line of the public list: number, for whom, what, by when (no personal details)."""
-    due = f"（希望{wish.due_text}）" if wish.due_text else ""
-    return f"{wish.number}【{wish.for_whom}】{wish.wish}{due}"
+    due = f"（希望{mask_text(wish.due_text)}）" if wish.due_text else ""
+    return f"{wish.number}【{wish.for_whom}】{mask_text(wish.wish)}{due}"
 
 
 @intent("make_wish")
@@ -133,7 +133,10 @@ async def continue_wish(ctx: Context) -> bool:
     elif step == "whom":
         ctx.state["for_whom"] = whom_label(text)
     elif step == "due":
-        ctx.state["due"] = "" if choice_number(text) == 0 or "不着急" in text else text[:20]
+        # shown on the public list: the resident's date words, numbers masked (mask, then cut)
+        ctx.state["due"] = (
+            "" if choice_number(text) == 0 or "不着急" in text else mask_text(text)[:20]
+        )
     elif step == "confirm":
         choice = choice_number(text)
         if choice == 1 or (choice is None and ctx.intent == "affirm"):

@@ -183,10 +183,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     try:
         scored = [] if args.cv_only else examples
         results = run(
-            systems, training, scored, folds=args.folds, cv_systems=cv_systems,
-            cache=PredictionCache(args.out / "cache"), say=_say, models=models,
+            systems,
+            training,
+            scored,
+            folds=args.folds,
+            cv_systems=cv_systems,
+            cache=PredictionCache(args.out / "cache"),
+            say=_say,
+            models=models,
             fold_limit=args.fold_limit,
-        )  # fmt: skip
+        )
     except TrainingError as exc:
         _say(str(exc))
         return 1

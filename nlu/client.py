@@ -195,6 +195,13 @@ class NLUClient:
         """Close the client."""
         await self.close()
 
+    async def _started(self) -> aiohttp.ClientSession:
+        """The HTTP session, created if there is none yet."""
+        await self.start()
+        if self._session is None:
+            raise NLUUnavailable("the NLU client has no HTTP session")
+        return self._session
+
     def _candidates(self) -> list[str]:
         """Return up to two URLs to try: round-robin order, closed breakers first."""
         first = next(self._rr)
@@ -204,8 +211,7 @@ class NLUClient:
 
     async def parse(self, text: str) -> ParseResult:
         """Parse one message; raise NLUUnavailable when no replica answers."""
-        await self.start()
-        assert self._session is not None
+        await self._started()
         candidates = self._candidates()
         if not candidates:
             raise NLUUnavailable(f"all NLU servers are failing: {', '.join(self.urls)}")
@@ -224,7 +230,8 @@ class NLUClient:
 
     async def _post_parse(self, url: str, text: str) -> dict[str, Any]:
         """POST /model/parse to one server and return its JSON answer."""
-        assert self._session is not None
+        if self._session is None:
+            raise NLUUnavailable("the NLU client is closed")
         async with self._session.post(f"{url}/model/parse", json={"text": text}) as resp:
             if resp.status != 200:
                 body = (await resp.text())[:200]
@@ -238,9 +245,7 @@ class NLUClient:
 
     async def ready(self) -> bool:
         """Return True when at least one server answers /status with a loaded model."""
-        await self.start()
-        session = self._session
-        assert session is not None
+        session = await self._started()
         timeout = aiohttp.ClientTimeout(total=min(self.timeout, 3.0))
 
         async def one(url: str) -> bool:

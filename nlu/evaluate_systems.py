@@ -206,9 +206,14 @@ class RasaPipeline:
         started = time.monotonic()
         with log.open("w", encoding="utf-8") as out:
             proc = subprocess.run(
-                cmd, cwd=root, env=paths.rasa_env(), stdin=subprocess.DEVNULL,
-                stdout=out, stderr=subprocess.STDOUT, check=False,
-            )  # fmt: skip
+                cmd,
+                cwd=root,
+                env=paths.rasa_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
         self.train_seconds.append(time.monotonic() - started)
         model = root / "models" / "model.tar.gz"
         if proc.returncode != 0 or not model.is_file():
@@ -238,9 +243,14 @@ def predict_with_model(
     command, log = parse_command(model, texts, scratch)
     with log.open("w", encoding="utf-8") as out:
         proc = subprocess.run(
-            command, cwd=cwd, env=paths.rasa_env(), stdin=subprocess.DEVNULL, stdout=out,
-            stderr=subprocess.STDOUT, check=False,
-        )  # fmt: skip
+            command,
+            cwd=cwd,
+            env=paths.rasa_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
     if proc.returncode != 0:
         raise TrainingError(f"parsing with {model} failed:\n{paths.log_tail(log)}")
     return parsed_results(model, texts, scratch)

@@ -52,9 +52,14 @@ async def run_child(command: list[str], cwd: Path, log_file: Path) -> int:
     """
     with log_file.open("ab") as out:
         proc = await asyncio.create_subprocess_exec(
-            *command, cwd=cwd, env=paths.rasa_env(), stdin=subprocess.DEVNULL, stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            *command,
+            cwd=cwd,
+            env=paths.rasa_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         return await proc.wait()
     except BaseException:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, utcnow
+from storage.community import Worker
 
 ROLES = ("admin", "staff", "grid_worker", "provider", "volunteer")
 _hasher = PasswordHasher()
@@ -86,6 +87,10 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class AccountRefused(ValueError):
+    """An account that cannot be created as asked (unknown role, a grid_worker without grid)."""
+
+
 async def create_user(
     session: AsyncSession,
     username: str,
@@ -96,9 +101,14 @@ async def create_user(
     worker_id: int | None = None,
     provider_id: int | None = None,
 ) -> User:
-    """Create a user; the role must be one of ROLES."""
+    """Create a user; the role must be one of ROLES, a grid_worker a worker who has a grid."""
     if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+        raise AccountRefused(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if role == "grid_worker":
+        worker = await session.get(Worker, worker_id) if worker_id is not None else None
+        if worker is None or worker.grid_id is None:
+            # scoped by the worker's grid: without one it would see every ungridded ticket
+            raise AccountRefused("a grid_worker account needs a worker who has a grid")
     user = User(
         username=username,
         display_name=display_name or username,

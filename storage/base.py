@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import DateTime, MetaData
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -51,6 +52,21 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+T = TypeVar("T")
+
+
+class RowMissing(LookupError):
+    """A row whose id the caller holds is not there (deleted meanwhile, or a broken link)."""
+
+
+async def existing(session: AsyncSession, model: type[T], ident: Any) -> T:
+    """The row of model with this primary key; RowMissing when there is none."""
+    row = await session.get(model, ident)
+    if row is None:
+        raise RowMissing(f"{model.__name__} {ident!r} does not exist")
+    return row
 
 
 def row_id(raw: str) -> int | None:

@@ -100,10 +100,14 @@ async def ensure_slot(session: AsyncSession, weekly_session_id: int, day: date) 
     try:
         async with session.begin_nested():
             slot = RehabSlot(
-                weekly_session_id=weekly.id, weekly=weekly, day=day, capacity=weekly.capacity,
+                weekly_session_id=weekly.id,
+                weekly=weekly,
+                day=day,
+                capacity=weekly.capacity,
                 booked=0,
-                starts_at=at_local(day, weekly.start_time), ends_at=at_local(day, weekly.end_time),
-            )  # fmt: skip
+                starts_at=at_local(day, weekly.start_time),
+                ends_at=at_local(day, weekly.end_time),
+            )
             session.add(slot)
     except IntegrityError:  # another request created it meanwhile
         slot = (await session.scalars(stmt)).one()
@@ -146,37 +150,59 @@ async def _hold(session: AsyncSession, booking: Booking, model: Place, id_: int)
 
 
 async def book_slot(
-    session: AsyncSession, *, weekly_session_id: int, day: date, resident_id: int,
-    person: str = SELF, relation: str | None = None,
-) -> Outcome:  # fmt: skip
+    session: AsyncSession,
+    *,
+    weekly_session_id: int,
+    day: date,
+    resident_id: int,
+    person: str = SELF,
+    relation: str | None = None,
+) -> Outcome:
     """Book a place in a weekly session on a date for a person, if one is left."""
     slot = await ensure_slot(session, weekly_session_id, day)
     booking = Booking(
-        kind="rehab", slot_id=slot.id, slot=slot, resident_id=resident_id, person=person,
-        relation=relation, status=ACTIVE, starts_at=slot.starts_at,
-    )  # fmt: skip
+        kind="rehab",
+        slot_id=slot.id,
+        slot=slot,
+        resident_id=resident_id,
+        person=person,
+        relation=relation,
+        status=ACTIVE,
+        starts_at=slot.starts_at,
+    )
     return await _hold(session, booking, RehabSlot, slot.id)
 
 
 async def book_activity(
-    session: AsyncSession, *, activity_id: int, resident_id: int,
-    person: str = SELF, relation: str | None = None,
-) -> Outcome:  # fmt: skip
+    session: AsyncSession,
+    *,
+    activity_id: int,
+    resident_id: int,
+    person: str = SELF,
+    relation: str | None = None,
+) -> Outcome:
     """Sign a person up for an activity, if a place is left."""
     activity = await session.get(Activity, activity_id)
     if activity is None:
         raise ValueError(f"no activity {activity_id}")
     booking = Booking(
-        kind="activity", activity_id=activity.id, activity=activity, resident_id=resident_id,
-        person=person, relation=relation, status=ACTIVE, starts_at=activity.starts_at,
-    )  # fmt: skip
+        kind="activity",
+        activity_id=activity.id,
+        activity=activity,
+        resident_id=resident_id,
+        person=person,
+        relation=relation,
+        status=ACTIVE,
+        starts_at=activity.starts_at,
+    )
     return await _hold(session, booking, Activity, activity.id)
 
 
 def _place_of(booking: Booking) -> tuple[Place, int]:
     if booking.slot_id is not None:
         return RehabSlot, booking.slot_id
-    assert booking.activity_id is not None
+    if booking.activity_id is None:
+        raise ValueError(f"booking {booking.number} holds neither a slot nor an activity")
     return Activity, booking.activity_id
 
 

@@ -115,14 +115,24 @@ class Booking(Base):
         Index("ix_bookings_resident_status", "resident_id", "status"),
         Index("ix_bookings_status_starts", "status", "starts_at"),
         Index(
-            "uq_bookings_slot_person", "slot_id", "resident_id", "person", unique=True,
-            postgresql_where=_ACTIVE_ONLY, sqlite_where=_ACTIVE_ONLY,
+            "uq_bookings_slot_person",
+            "slot_id",
+            "resident_id",
+            "person",
+            unique=True,
+            postgresql_where=_ACTIVE_ONLY,
+            sqlite_where=_ACTIVE_ONLY,
         ),
         Index(
-            "uq_bookings_activity_person", "activity_id", "resident_id", "person", unique=True,
-            postgresql_where=_ACTIVE_ONLY, sqlite_where=_ACTIVE_ONLY,
+            "uq_bookings_activity_person",
+            "activity_id",
+            "resident_id",
+            "person",
+            unique=True,
+            postgresql_where=_ACTIVE_ONLY,
+            sqlite_where=_ACTIVE_ONLY,
         ),
-    )  # fmt: skip
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str | None] = mapped_column(String(16), unique=True)

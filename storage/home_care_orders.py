@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.base import existing
 from storage.home_care import (
     BILLED_STATUSES,
     HOURLY_RATE_YUAN,
@@ -130,8 +131,13 @@ async def move(
     where: list[Any] = [CareOrder.id == order.id, CareOrder.status.in_(from_statuses)]
     if provider_id is not None and to_status != "claimed":
         where.append(CareOrder.provider_id == provider_id)
-    stamp = {"claimed": "claimed_at", "visiting": "visited_at", "completed": "completed_at",
-             "reviewed": "reviewed_at", "cancelled": "cancelled_at"}  # fmt: skip
+    stamp = {
+        "claimed": "claimed_at",
+        "visiting": "visited_at",
+        "completed": "completed_at",
+        "reviewed": "reviewed_at",
+        "cancelled": "cancelled_at",
+    }
     values |= {"status": to_status, "updated_at": now, stamp[to_status]: now}
     if to_status == "claimed":
         values["provider_id"] = provider_id
@@ -163,14 +169,22 @@ async def complete_order(
     False when the order is not this provider's visit in progress; QuotaExceeded (nothing
     changed) when the hours beyond those booked do not fit the quota.
     """
-    elder = await session.get(CareElder, order.elder_id)
-    assert elder is not None
+    elder = await existing(session, CareElder, order.elder_id)
     try:
         async with session.begin_nested():
             actor = f"provider:{provider.id}"
-            done = await move(session, order, from_statuses=("visiting",), to_status="completed",
-                              actor=actor, now=now, provider_id=provider.id, note=note,
-                              worked_minutes=minutes, completion_note=note[:255])  # fmt: skip
+            done = await move(
+                session,
+                order,
+                from_statuses=("visiting",),
+                to_status="completed",
+                actor=actor,
+                now=now,
+                provider_id=provider.id,
+                note=note,
+                worked_minutes=minutes,
+                completion_note=note[:255],
+            )
             if not done:
                 return False
             if minutes != order.expected_minutes:
@@ -187,11 +201,16 @@ async def complete_order(
 
 async def cancel_order(session: AsyncSession, order: CareOrder, actor: str, now: datetime) -> bool:
     """Cancel an order not yet visited and give its booked hours back to the month."""
-    if not await move(session, order, from_statuses=("requested", "claimed"),
-                      to_status="cancelled", actor=actor, now=now):  # fmt: skip
+    if not await move(
+        session,
+        order,
+        from_statuses=("requested", "claimed"),
+        to_status="cancelled",
+        actor=actor,
+        now=now,
+    ):
         return False
-    elder = await session.get(CareElder, order.elder_id)
-    assert elder is not None
+    elder = await existing(session, CareElder, order.elder_id)
     await adjust_quota(session, elder, order.quota_month, -order.expected_minutes)
     return True
 
@@ -200,9 +219,17 @@ async def review_order(
     session: AsyncSession, order: CareOrder, actor: str, now: datetime, *, result: str, note: str
 ) -> bool:
     """Staff's review of the photos and phone call-back (电话回访): 满意 or 不满意, with a note."""
-    return await move(session, order, from_statuses=("completed",), to_status="reviewed",
-                      actor=actor, now=now, note=f"{result} {note}".strip(),
-                      callback_result=result, review_note=note[:255] or None)  # fmt: skip
+    return await move(
+        session,
+        order,
+        from_statuses=("completed",),
+        to_status="reviewed",
+        actor=actor,
+        now=now,
+        note=f"{result} {note}".strip(),
+        callback_result=result,
+        review_note=note[:255] or None,
+    )
 
 
 async def order_photos(session: AsyncSession, order: CareOrder) -> list[str]:

@@ -65,7 +65,7 @@ class Message(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     nlu: Mapped[str | None] = mapped_column(Text)  # the parse result as JSON
     action: Mapped[str | None] = mapped_column(String(64))
-    # A structured card (bot.events.TaskCard.as_json) for platforms that show one; text stays.
+    # A structured card (storage.cards.TaskCard.as_json) for platforms that show one; text stays.
     card: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -12,8 +12,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from storage.base import Base, utcnow
 
 TRAINING, EVALUATING, READY, FAILED, LIVE, RETIRED = (
-    "training", "evaluating", "ready", "failed", "live", "retired"
-)  # fmt: skip
+    "training",
+    "evaluating",
+    "ready",
+    "failed",
+    "live",
+    "retired",
+)
 STATUSES = (TRAINING, EVALUATING, READY, FAILED, LIVE, RETIRED)
 RUNNING = (TRAINING, EVALUATING)
 SWITCHABLE = (READY, RETIRED)  # a retired model can be switched back in (a rollback)
@@ -58,9 +63,10 @@ async def fail_interrupted(session: AsyncSession, now: datetime) -> int:
     result = await session.execute(
         update(NluModel)
         .where(NluModel.status.in_(RUNNING))
-        .values(status=FAILED, reason="interrupted: the process running it stopped",
-                finished_at=now)
-    )  # fmt: skip
+        .values(
+            status=FAILED, reason="interrupted: the process running it stopped", finished_at=now
+        )
+    )
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -27,7 +27,7 @@ async def push(
     """Queue a message to a platform user's direct chat (or a group chat) in this transaction.
 
     It goes out through the outbox like a reply: after commit, in order, retried, sent once.
-    A card (bot.events.TaskCard.as_json) goes with it to platforms that show cards.
+    A card (storage.cards.TaskCard.as_json) goes with it to platforms that show cards.
     """
     conversation = await get_or_create_conversation(
         session, platform, chat_id or user_id, user_id, is_group=chat_id not in (None, user_id)
@@ -65,7 +65,7 @@ async def push_to_identity(
 ) -> Message | None:
     """Send a notice to a worker or partner unit; None (logged) when it has no chat identity."""
     if not who.platform or not who.platform_user_id:
-        log.warning("%s has no chat identity; push %s not sent", who.name, action)
+        log.warning("%r has no chat identity; push %s not sent", who.name, action)
         return None
     return await push(
         session,

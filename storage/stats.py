@@ -56,16 +56,21 @@ class Figures:
             "tickets": self.total,
             "resolved": self.resolved,
             "median_accept_minutes": round(median(self.accept_minutes), 1)
-            if self.accept_minutes else None,
+            if self.accept_minutes
+            else None,
             "median_resolve_hours": round(median(self.resolve_hours), 1)
-            if self.resolve_hours else None,
+            if self.resolve_hours
+            else None,
             "sla_met_percent": round(100 * self.on_time / self.resolved, 1)
-            if self.resolved else None,
+            if self.resolved
+            else None,
             "satisfied_percent": round(100 * self.satisfied / len(self.ratings), 1)
-            if self.ratings else None,
+            if self.ratings
+            else None,
             "average_rating": round(sum(self.ratings) / len(self.ratings), 2)
-            if self.ratings else None,
-        }  # fmt: skip
+            if self.ratings
+            else None,
+        }
 
 
 def week_of(moment: datetime) -> str:

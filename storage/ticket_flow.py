@@ -20,6 +20,7 @@ from storage.community import (
     partner_unit_for,
     workers_with_role,
 )
+from storage.privacy import mask_text
 from storage.residents import Resident
 from storage.tickets import OPEN_STATUSES, Ticket, TicketEvent, TicketFollower, create_ticket
 
@@ -27,6 +28,7 @@ DUPLICATE_WINDOW = timedelta(days=7)
 WARN_SHARE = 0.8  # 挂图销号: yellow once 80% of the time is used
 SIMILARITY = 0.75
 MIN_FUZZY_LENGTH = 6
+UNACCEPTED = ("submitted", "assigned")  # waiting for someone to accept it
 _NUMBERS = re.compile(r"\d+")
 
 # Which state may follow which: the closed loop 派单 → 接单 → 办理 → 反馈 → 评价.
@@ -162,7 +164,12 @@ async def open_ticket(
         original = await find_duplicate(session, category, grid_id, location, now)
         if original is not None:
             await add_follower(session, original, reporter.id)
-            await record_event(session, original, "linked", actor, note=f"同一问题：{description}")
+            # Another resident's words on this ticket's history: never their number as typed
+            # (acceptance reveals the reporter's contact, not theirs). The reporter's own words
+            # are kept and masked where shown, like the description.
+            own = reporter.id == original.reporter_id
+            note = f"同一问题：{description if own else mask_text(description)}"
+            await record_event(session, original, "linked", actor, note=note)
             holder_id = original.assignee_id
             holder = await session.get(Worker, holder_id) if holder_id else None
             return Filed(original, True, holder)
@@ -188,6 +195,16 @@ async def open_ticket(
     ticket.created_at = now
     await session.flush()
     return Filed(ticket, False, assignee)
+
+
+def accepted_by(ticket: Ticket, worker_id: int | None) -> bool:
+    """True when this worker holds the ticket and accepted it themselves (contact revealed)."""
+    return (
+        worker_id is not None
+        and ticket.assignee_id == worker_id
+        and ticket.accepted_at is not None
+        and ticket.status not in UNACCEPTED
+    )
 
 
 async def record_event(
@@ -236,7 +253,10 @@ async def move(
     if to_status in stamp:
         values[stamp[to_status]] = now
     if to_status in ("assigned", "submitted"):
+        # Back to dispatch: whoever holds it next must accept it themselves before they see
+        # the reporter's contact (the earlier acceptance stays in the ticket's events).
         values["assignee_id"] = assignee_id
+        values["accepted_at"] = None
     result = await session.execute(
         update(Ticket)
         .where(Ticket.id == ticket.id, Ticket.status == from_status)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,14 +13,15 @@ from sqlalchemy import select
 
 from bot.app import create_app
 from bot.runtime import RUNTIME
-from storage.accounts import AuditEntry
+from storage.accounts import AuditEntry, User, issue_token
 from storage.base import utcnow
+from storage.community import Worker
 from storage.messages import Message, store_inbound
 from storage.residents import Resident, get_or_create_conversation
 from storage.ticket_flow import open_ticket
 from storage.tickets import Ticket, TicketEvent
 from tests.db_helpers import fetch
-from tests.support import make_settings
+from tests.support import make_settings, say
 
 TOKEN = "bootstrap-admin-token-for-tests"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -293,3 +296,138 @@ async def test_staff_close_a_ticket_and_the_reporter_hears(api, receiver, db_url
         .order_by(TicketEvent.id),
     )
     assert kinds == ["assigned", "resolved", "closed"]
+
+
+async def audited(db_url: str) -> list[tuple[str, str, str]]:
+    """Every view of personal details in the audit log: (actor, target, detail)."""
+    rows = await fetch(db_url, select(AuditEntry).where(AuditEntry.action == "view_personal"))
+    return [(e.actor, e.target, e.detail or "") for e in rows]
+
+
+async def test_a_worker_sees_the_contact_only_after_their_own_acceptance(api, receiver, db_url):
+    rec, _ = receiver
+    li = await new_user(api, "lihongmei", "grid_worker", worker="李红梅")
+    assert (await (await api.get("/api/tickets/1001", headers=li)).json())["contact"] == (
+        "139****5678"
+    )
+    await say(api, "worker-li", "接单 1001")
+    card = (await rec.wait_for("worker-li", 1))[0]
+    assert "已接单" in card and "13912345678" in card
+    detail = await (await api.get("/api/tickets/1001", headers=li)).json()
+    assert detail["contact"] == "13912345678"
+
+    await say(api, "worker-li", "转派 1001 需要换人")
+    assert "申请转派" in (await rec.wait_for("worker-li", 2))[1]
+    staff = await new_user(api, "liufang", "staff")
+    resp = await api.post("/api/tickets/1001/dispatch", json={"worker": "李红梅"}, headers=staff)
+    assert resp.status == 200
+    detail = await (await api.get("/api/tickets/1001", headers=li)).json()
+    assert detail["status"] == "assigned" and detail["contact"] == "139****5678"  # accept again
+    [ticket] = await fetch(db_url, select(Ticket).where(Ticket.number == "1001"))
+    assert ticket.accepted_at is None
+    kinds = await fetch(
+        db_url,
+        select(TicketEvent.to_status)
+        .where(TicketEvent.ticket_id == ticket.id)
+        .order_by(TicketEvent.id),
+    )
+    assert kinds == ["assigned", "accepted", "submitted", "assigned"]  # the history is kept
+
+
+async def test_every_unmasked_view_of_a_ticket_is_audited(api, receiver, db_url):
+    rec, _ = receiver
+    [li_id] = await fetch(db_url, select(Worker.id).where(Worker.name == "李红梅"))
+    li = await new_user(api, "lihongmei", "grid_worker", worker="李红梅")
+    await api.get("/api/tickets/1001", headers=li)
+    assert await audited(db_url) == []  # masked: nothing to audit
+    await say(api, "worker-li", "接单 1001")
+    assert "13912345678" in (await rec.wait_for("worker-li", 1))[0]  # the accepted-task card
+    await api.get("/api/tickets/1001", headers=li)
+    await api.get("/api/tickets/1002", headers=ADMIN)  # staff and admins: every view too
+    assert await audited(db_url) == [
+        (f"worker:{li_id}", "ticket:1001", "reporter contact on the accepted-task card"),
+        ("user:lihongmei", "ticket:1001", "ticket detail"),
+        ("bootstrap-admin", "ticket:1002", "ticket detail"),
+    ]
+
+
+async def test_a_worker_reads_the_residents_words_masked_until_accepting(api, receiver):
+    rec, _ = receiver
+    li = await new_user(api, "lihongmei", "grid_worker", worker="李红梅")
+    detail = await (await api.get("/api/tickets/1001", headers=li)).json()
+    assert "13912345678" not in json.dumps(detail, ensure_ascii=False)
+    assert detail["description"] == "东关中巷路灯坏了，我电话139****5678"
+    await say(api, "worker-li", "接单 1001")
+    await rec.wait_for("worker-li", 1)
+    detail = await (await api.get("/api/tickets/1001", headers=li)).json()
+    assert detail["description"] == "东关中巷路灯坏了，我电话13912345678"  # audited
+
+
+async def test_a_linked_report_never_shows_the_second_residents_number(api, db_url):
+    runtime = api.app[RUNTIME]
+    async with runtime.sessions() as session, session.begin():
+        conv = await get_or_create_conversation(session, "generic", "api-c", "api-c")
+        resident = await session.get(Resident, conv.resident_id)
+        filed = await open_ticket(
+            session, runtime.services, category="streetlight", reporter=resident,
+            description="东关中巷的路灯又灭了，打我 138-1234-5678 或 138 1234 5678",
+            now=utcnow(), actor="test", location="东关中巷",
+        )  # fmt: skip
+        assert filed.merged and filed.ticket.number == "1001"
+        reporter = await session.get(Resident, filed.ticket.reporter_id)
+        again = await open_ticket(
+            session, runtime.services, category="streetlight", reporter=reporter,
+            description="东关中巷路灯还是不亮，打 139 1234 5678", now=utcnow(), actor="test",
+            location="东关中巷",
+        )  # fmt: skip
+        assert again.merged  # the reporter's own second message: kept, masked where shown
+    li = await new_user(api, "lihongmei", "grid_worker", worker="李红梅")
+    for who, own in ((li, "139****5678"), (ADMIN, "139 1234 5678")):
+        detail = await (await api.get("/api/tickets/1001", headers=who)).json()
+        other, mine = [e["note"] for e in detail["events"] if e["kind"] == "linked"]
+        # stored masked: not even staff read the other resident's number from the history
+        assert other == "同一问题：东关中巷的路灯又灭了，打我 138****5678 或 138****5678"
+        assert mine == f"同一问题：东关中巷路灯还是不亮，打 {own}"
+
+
+async def test_a_grid_worker_account_without_a_grid_is_refused(api, db_url):
+    body = {"username": "nogrid", "role": "grid_worker", "password": "a-long-password-1"}
+    for worker in ({}, {"worker": "刘芳"}):  # none, or a worker who has no grid (staff)
+        resp = await api.post("/api/users", json={**body, **worker}, headers=ADMIN)
+        assert resp.status == 400 and "grid" in (await resp.json())["error"]["message"]
+    runtime = api.app[RUNTIME]
+    async with runtime.sessions() as session, session.begin():
+        conv = await get_or_create_conversation(session, "generic", "api-d", "api-d")
+        resident = await session.get(Resident, conv.resident_id)
+        filed = await open_ticket(
+            session, runtime.services, category="streetlight", description="外地的路灯坏了",
+            reporter=resident, now=utcnow(), actor="test", location="火星路",
+        )  # fmt: skip
+        assert filed.ticket.grid_id is None
+        number = filed.ticket.number
+        # an account made before the check: a grid_worker linked to a worker without a grid
+        liu = (await session.scalars(select(Worker).where(Worker.name == "刘芳"))).one()
+        user = User(username="oldnogrid", display_name="old", role="grid_worker", worker_id=liu.id)
+        session.add(user)
+        await session.flush()
+        token = await issue_token(session, user, "test")
+    old = {"Authorization": f"Bearer {token}"}
+    assert (await api.get(f"/api/tickets/{number}", headers=old)).status == 404
+    assert (await (await api.get("/api/tickets", headers=old)).json())["items"] == []
+    assert (await api.get(f"/api/tickets/{number}", headers=ADMIN)).status == 200
+
+
+async def test_the_cli_refuses_a_grid_worker_without_a_grid(api, db_url, tmp_path, monkeypatch):
+    from bot.cli import main
+    from tests.support import write_config
+
+    monkeypatch.setenv("LINLI_CONFIG", str(write_config(tmp_path)))
+    monkeypatch.setenv("LINLI_DATABASE_URL", db_url)
+    for extra in ([], ["--worker", "刘芳"]):
+        argv = ["admin", "create-user", "nogrid", "--role", "grid_worker", *extra]
+        with pytest.raises(SystemExit) as refused:
+            await asyncio.to_thread(main, argv)
+        assert "grid" in str(refused.value.code)
+    assert await fetch(db_url, select(User).where(User.username == "nogrid")) == []
+    argv = ["admin", "create-user", "li-cli", "--role", "grid_worker", "--worker", "李红梅"]
+    assert await asyncio.to_thread(main, argv) == 0

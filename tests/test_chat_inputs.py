@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot.chat import MAX_PART_CHARS, ChatClient
-from bot.ingest import clean_text
+from bot.cli.chat import MAX_PART_CHARS, ChatClient
+from bot.messaging.ingest import clean_text
 from storage.messages import Message
 from storage.residents import Conversation
 from tests.db_helpers import fetch

@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from handlers.care_orders import order_status_line, status_lines
+from storage.accounts import AuditEntry
 from storage.base import utcnow
 from storage.db import create_engine, session_factory
 from storage.home_care import CareElder, CareOrder, booked_minutes, month_of
@@ -22,6 +23,12 @@ from tests.support import Receiver, say
 
 ORDER = re.compile(r"订单号 (J\d{4,6})")
 ANSWERS = {"哪项上门服务": "1", "什么时间上门": "明天上午"}
+
+
+async def views_audited(db_url: str) -> list[tuple[str, str]]:
+    """Who (provider, worker …) saw whose personal details: the audit log's views."""
+    rows = await fetch(db_url, select(AuditEntry).where(AuditEntry.action == "view_personal"))
+    return [(e.actor.split(":")[0], e.target) for e in rows]
 
 
 async def converse(client: TestClient, rec: Receiver, user: str, text: str) -> str:
@@ -98,6 +105,7 @@ async def test_request_claim_visit_complete_review(make_client, rasa_url, receiv
     await say(client, "provider-a", f"抢单 {n}")
     claimed = (await rec.wait_for("provider-a", 2))[-1]
     assert "抢单成功" in claimed and "东关中巷3号楼2单元101" in claimed and "13900000201" in claimed
+    assert await views_audited(db_url) == [("provider", f"order:{n}")]  # the claimed-order card
     assert "康乐居家养老服务中心接单" in (await wait_text(rec, "r-elder-1", "已由"))[-1]
 
     engine = create_engine(db_url)
@@ -125,6 +133,7 @@ async def test_request_claim_visit_complete_review(make_client, rasa_url, receiv
         "服务已完成" in done and "服务 2.5 小时" in done and re.search(r"\d+月还剩 27.5 小时", done)
     )
     assert f"回访 {n}" in (await rec.wait_for("staff-liu", 1))[-1]
+    assert (await views_audited(db_url))[1:] == [("worker", f"order:{n}")]  # phone to call back
     await say(client, "staff-liu", f"回访 {n} 满意 饭菜可口")
     assert "已记录回访" in (await rec.wait_for("staff-liu", 2))[-1]
     final = await order(db_url, n)

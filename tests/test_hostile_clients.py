@@ -21,7 +21,7 @@ from aiohttp import web
 from bot.app import create_app
 from bot.config import ConfigError
 from bot.connectors.signing import signed_headers
-from bot.http_limits import runner_limits
+from bot.web.http_limits import runner_limits
 from tests.support import SECRET, make_settings, message_body
 
 NO_NLU = "http://127.0.0.1:9"

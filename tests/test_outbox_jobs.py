@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from saq.job import Status
 from sqlalchemy import update
 
-from bot.outbox_dispatch import QUEUE_NAME, enqueue_delivery, outbox_queue
+from bot.messaging.outbox.enqueue import QUEUE_NAME, enqueue_delivery, outbox_queue
 from bot.runtime import RUNTIME
 from storage.base import utcnow
 from storage.messages import SENT, Message, first_outbound_ids, record_outbound

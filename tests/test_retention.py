@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.runtime import RUNTIME
 from bot.scheduler import run_job
-from handlers.jobs import default_jobs
+from handlers.modules import default_jobs
 from handlers.retention import ERASED
 from storage.base import utcnow
 from storage.messages import Message, store_inbound

@@ -18,7 +18,7 @@ from sqlalchemy import func, insert, select
 from bot.app import create_app
 from bot.runtime import RUNTIME
 from bot.scheduler import run_job
-from handlers.jobs import default_jobs
+from handlers.modules import default_jobs
 from handlers.retention import ERASED
 from storage.base import utcnow
 from storage.db import create_engine

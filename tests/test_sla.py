@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from bot.runtime import RUNTIME
 from bot.scheduler import run_job
-from handlers.jobs import PeriodicJob, default_jobs
+from handlers.jobs import PeriodicJob
+from handlers.modules import default_jobs
 from handlers.sla import sla_colour
 from storage.base import utcnow
 from storage.residents import get_or_create_resident

@@ -9,7 +9,7 @@ from datetime import timedelta
 import aiohttp
 import pytest
 
-from bot.connectors.wxcrypto import WXBizMsgCrypt, parse_xml
+from bot.connectors.tencent.crypto import WXBizMsgCrypt, parse_xml
 from bot.runtime import RUNTIME
 from storage.base import utcnow
 from storage.messages import FAILED, SENT
@@ -108,7 +108,7 @@ async def test_a_reply_whose_response_cannot_go_out_goes_through_the_api(
     platform_client, fake_wechat_api, db_url, caplog, as_deployed
 ):
     fake, _ = fake_wechat_api
-    caplog.set_level(logging.INFO, "bot.connectors.wechat_passive")
+    caplog.set_level(logging.INFO, "bot.connectors.wechat.passive")
     web = patient(await platform_client(worker_role=False, as_deployed=as_deployed))
     await platform_client(web_role=False)
     short = aiohttp.ClientTimeout(total=0.5)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bot.connectors.wxcrypto import signature
+from bot.connectors.tencent.crypto import signature
 from storage.messages import SENT
 from tests import fake_wecom as wecom
 from tests.conftest_platforms import messages, queue_replies, settled
@@ -103,7 +103,7 @@ def _bad_requests() -> list[tuple[str, dict[str, str], bytes, int]]:
     good_query, good_body = wecom.callback(wecom.text_fields("u", "hi"))
     c = wecom.crypt()
     raw = base64.b64decode(c.encrypt(xml_of(wecom.text_fields("u", "hi"))))
-    from bot.connectors.wxcrypto import WXBizMsgCrypt
+    from bot.connectors.tencent.crypto import WXBizMsgCrypt
 
     other = WXBizMsgCrypt(wecom.TOKEN, wecom.AES_KEY, "ww-another-corp")
     cases = [

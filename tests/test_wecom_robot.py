@@ -14,11 +14,10 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.config import load_settings
-from bot.connectors import SendError
-from bot.connectors.wecom import WeComConnector
-from bot.connectors.wecom_robot import GroupRobot
-from bot.events import InboundEvent
-from bot.ingest import accept
+from bot.connectors.base import InboundEvent, SendError
+from bot.connectors.wecom.connector import WeComConnector
+from bot.connectors.wecom.robot import GroupRobot
+from bot.messaging.ingest import accept
 from bot.runtime import RUNTIME
 from storage.base import utcnow
 from storage.messages import SENT

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select, update
 
-from bot.connectors.wecom import textcard
-from bot.events import TaskCard
+from bot.connectors.wecom.connector import textcard
+from storage.cards import TaskCard
 from storage.community import Worker
 from storage.db import create_engine, session_factory
 from storage.messages import Message

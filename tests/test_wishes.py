@@ -9,10 +9,13 @@ import re
 import pytest
 from sqlalchemy import select
 
+from bot.runtime import RUNTIME
 from handlers.wishes import ASK_DUE, ASK_WHAT, ASK_WHOM, public_words, status_lines, whom_label
+from storage.base import utcnow
+from storage.community import Worker
 from storage.db import create_engine, session_factory
-from storage.residents import Resident
-from storage.wishes import Volunteer, Wish
+from storage.residents import Resident, get_or_create_resident
+from storage.wishes import Volunteer, Wish, create_wish, review
 from tests.db_helpers import fetch
 from tests.support import message_body, post_signed, say
 
@@ -33,12 +36,12 @@ def test_who_a_wish_is_for_in_public_words():
     ]  # fmt: skip
 
 
-async def post_wish(client, rec, user: str) -> str:
+async def post_wish(client, rec, user: str, due: str = "六一之前") -> str:
     """A resident (with a name on file) posts a wish step by step; return its number."""
     body = message_body(user, "想许个微心愿", user_name=NAME)
     assert (await post_signed(client, body)).status == 200
     assert ASK_WHAT in (await rec.wait_for(user, 1))[0]
-    answers = [f"孩子想要一套课外书，电话{PHONE}，3号楼2单元", "3", "六一之前"]
+    answers = [f"孩子想要一套课外书，电话{PHONE}，3号楼2单元", "3", due]
     asks = (ASK_WHOM, ASK_DUE, "回复 1 提交")
     for n, (text, asked) in enumerate(zip(answers, asks, strict=True), 2):
         await say(client, user, text)
@@ -154,3 +157,35 @@ async def test_status_lines_name_each_wish_step(make_client, rasa_url, receiver,
         ]
         assert await status_lines(session, resident.id + 1000) == []
     await engine.dispose()
+
+
+@pytest.mark.rasa
+async def test_the_wish_date_is_listed_without_the_residents_number(
+    make_client, rasa_url, receiver, db_url
+):
+    rec, _ = receiver
+    client = await make_client(rasa_url)
+    number = await post_wish(client, rec, "w4", due=f"六一之前，急事打{PHONE}")
+    await rec.wait_for("staff-liu", 1)
+    await say(client, "staff-liu", f"通过 {number}")
+    await rec.wait_for("staff-liu", 2)
+    [item] = (await (await client.get("/wishes")).json())["items"]
+    assert item["due"] == "六一之前，急事打139****5678"
+    [wish] = await wishes(db_url)
+    assert PHONE not in (wish.due_text or "")  # stored masked, as it is shown
+
+
+async def test_an_older_wish_row_is_masked_on_the_public_list(make_client, db_url):
+    client = await make_client("http://127.0.0.1:9")
+    runtime = client.app[RUNTIME]
+    async with runtime.sessions() as session, session.begin():
+        resident = await get_or_create_resident(session, "generic", "w5")
+        wish = await create_wish(
+            session, resident_id=resident.id, conversation_id=None, wish="一套课外书",
+            for_whom="孩子", due_text="月底 138 1234 5678", now=utcnow(),
+        )  # fmt: skip
+        staff = (await session.scalars(select(Worker).where(Worker.role == "staff"))).first()
+        assert await review(session, wish, approve=True, reviewer_id=staff.id, now=utcnow())
+    [item] = (await (await client.get("/wishes")).json())["items"]
+    assert item["due"] == "月底 138****5678"
+    assert (await (await client.get(f"/wishes/{wish.number}")).json())["due"] == item["due"]

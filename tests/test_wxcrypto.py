@@ -10,7 +10,8 @@ import string
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from bot.connectors.wxcrypto import (
+from bot.connectors.tencent.callbacks import split_text
+from bot.connectors.tencent.crypto import (
     CryptoError,
     SignatureError,
     WXBizMsgCrypt,
@@ -19,7 +20,6 @@ from bot.connectors.wxcrypto import (
     pkcs7_pad,
     signature,
 )
-from bot.connectors.wxmessage import split_text
 
 WECOM_DOC = ("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wx5823bf96d3bd56c7")
 PY_SAMPLE = ("hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo", "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt",

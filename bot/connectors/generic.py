@@ -12,9 +12,8 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.config import Settings
-from bot.connectors import Accept, SendError
+from bot.connectors.base import Accept, InboundEvent, SendError
 from bot.connectors.signing import signed_headers, verify_request
-from bot.events import InboundEvent
 from bot.responses import error, ok
 from storage.outbox import Delivery
 
@@ -92,7 +91,8 @@ class GenericConnector:
         event = parse_body(body)
         if isinstance(event, str):
             return error(400, "bad_request", event)
-        assert self._accept is not None
+        if self._accept is None:
+            raise RuntimeError("generic webhook called before register()")
         await self._accept(event)
         return ok()
 
@@ -113,7 +113,8 @@ class GenericConnector:
         if not self.outbound_url:
             raise SendError("LINLI_GENERIC_OUTBOUND_URL is not set", permanent=True)
         await self.start()
-        assert self._client is not None
+        if self._client is None:
+            raise RuntimeError("generic connector not started")
         payload: dict[str, Any] = {
             "message_id": delivery.delivery_id,
             "chat_id": delivery.chat_id,

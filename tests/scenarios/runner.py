@@ -68,7 +68,7 @@ from bot.app import create_app
 from bot.config import Settings
 from bot.runtime import RUNTIME, Runtime
 from bot.scheduler import run_job
-from handlers.jobs import default_jobs
+from handlers.modules import default_jobs
 from nlu.timeparse import SHANGHAI
 from storage.messages import PENDING, RECEIVED, SENDING, Message
 from storage.migrate import upgrade

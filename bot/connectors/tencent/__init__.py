@@ -1,0 +1,1 @@
+"""What WeCom and WeChat share: message crypto, callback XML, access tokens."""

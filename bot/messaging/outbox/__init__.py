@@ -1,0 +1,1 @@
+"""The outbox: replies stored in SQL become delivery jobs (enqueue) that send them (send)."""
