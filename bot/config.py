@@ -49,6 +49,7 @@ PLATFORM_ENV = {
         ("LINLI_WECHAT_AES_KEY",),
     ),
 }
+MIN_METRICS_TOKEN = 32
 _AES_KEY = re.compile(r"[A-Za-z0-9+/]{43}")
 
 
@@ -114,6 +115,8 @@ class Http(_Strict):
     linger_seconds: Annotated[float, Field(ge=0, le=60)] = 2
     max_header_line_bytes: Annotated[int, Field(ge=1024, le=65536)] = 8190
     max_header_field_bytes: Annotated[int, Field(ge=1024, le=65536)] = 8190
+    metrics_cache_seconds: Annotated[float, Field(ge=0, le=300)] = 5
+    readiness_cache_seconds: Annotated[float, Field(ge=0, le=60)] = 1
 
 
 class Connectors(_Strict):
@@ -202,6 +205,7 @@ class Settings(BaseModel):
     nlu_urls: tuple[str, ...] = ("http://127.0.0.1:5005",)
     var_dir: Path = Path("var")
     admin_token: str | None = None
+    metrics_token: str | None = None  # when set, GET /metrics wants it as a bearer token
     secret_key: str | None = None
     public_url: str = "http://127.0.0.1:8080"
     generic_secret: str | None = None
@@ -309,6 +313,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         )
     host = env.get("LINLI_HTTP_HOST", "127.0.0.1")
     public_url = env.get("LINLI_PUBLIC_URL", "").strip().rstrip("/") or f"http://{host}:{port}"
+    metrics_token = env.get("LINLI_METRICS_TOKEN") or None
+    if metrics_token is not None and len(metrics_token) < MIN_METRICS_TOKEN:
+        problems.append(f"LINLI_METRICS_TOKEN: at least {MIN_METRICS_TOKEN} characters")
     if not public_url.startswith(("http://", "https://")):
         problems.append(f"LINLI_PUBLIC_URL: {public_url!r} is not an http(s):// URL")
     if problems:
@@ -325,6 +332,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         nlu_urls=nlu_urls,
         var_dir=Path(env.get("LINLI_VAR_DIR", "var")),
         admin_token=env.get("LINLI_ADMIN_TOKEN") or None,
+        metrics_token=metrics_token,
         secret_key=env.get("LINLI_SECRET_KEY") or None,
         public_url=public_url,
         generic_secret=env.get("LINLI_GENERIC_SECRET") or None,

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, select
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -137,3 +147,9 @@ async def open_tickets_of(session: AsyncSession, reporter_id: int, limit: int = 
 async def ticket_by_number(session: AsyncSession, number: str) -> Ticket | None:
     """Look a ticket up by the number printed to the resident."""
     return (await session.scalars(select(Ticket).where(Ticket.number == number))).first()
+
+
+async def count_open_by(session: AsyncSession, label: ColumnElement[str]) -> dict[str, int]:
+    """How many open tickets carry each value of a label (one GROUP BY, no rows loaded)."""
+    stmt = select(label, func.count()).where(Ticket.status.in_(OPEN_STATUSES)).group_by(label)
+    return {str(value): int(n) for value, n in (await session.execute(stmt)).all()}

@@ -104,3 +104,11 @@ def test_cli_exits_with_the_message(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.startswith("linli: configuration:")
     assert "http.max_body_bytes" in err
+
+
+def test_a_short_metrics_token_is_refused():
+    env = {"LINLI_CONFIG": str(REPO / "config.yml"), "LINLI_METRICS_TOKEN": "short"}
+    with pytest.raises(ConfigError, match="LINLI_METRICS_TOKEN"):
+        load_settings(env)
+    env["LINLI_METRICS_TOKEN"] = "t" * 32
+    assert load_settings(env).metrics_token == "t" * 32
