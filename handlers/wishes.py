@@ -12,7 +12,7 @@ import re
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Context
-from handlers.dialogue import choice_number, squeeze
+from handlers.dialogue import ASKED_AGAIN, choice_number, squeeze
 from handlers.registry import intent
 from storage.community import workers_with_role
 from storage.privacy import mask_text
@@ -128,6 +128,7 @@ async def continue_wish(ctx: Context) -> bool:
     if step == "what":
         words = public_words(text, ctx.entity("location"))
         if len(words) < 2:
+            ctx.action = ASKED_AGAIN
             ctx.reply(ASK_WHAT)
             return True
         ctx.state["wish"] = words
@@ -144,6 +145,7 @@ async def continue_wish(ctx: Context) -> bool:
             await submit_wish(ctx)
             return True
         if choice != 2 and ctx.intent != "deny":
+            ctx.action = ASKED_AGAIN
             ctx.reply("请回复 1 提交心愿，回复 2 重新说心愿内容，或回复“取消”。")
             return True
         ctx.state.pop("wish", None)

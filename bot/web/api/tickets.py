@@ -51,6 +51,7 @@ ITEM = {
     "assignee": "string?",
     "created_at": "string",
     "callback_needed": "boolean",
+    "urgent": "boolean",
 }
 
 
@@ -73,6 +74,7 @@ def _item(
         "assignee": assignee.name if assignee else None,
         "created_at": ticket.created_at.isoformat(),
         "callback_needed": ticket.callback_needed,
+        "urgent": ticket.urgent,
     }
 
 
