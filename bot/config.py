@@ -50,6 +50,7 @@ PLATFORM_ENV = {
         ("LINLI_WECHAT_AES_KEY",),
     ),
 }
+MIN_METRICS_TOKEN = 32
 _AES_KEY = re.compile(r"[A-Za-z0-9+/]{43}")
 ADMIN_TOKEN_MIN_CHARS = 32
 
@@ -110,12 +111,14 @@ class Http(_Strict):
 
     max_body_bytes: Annotated[int, Field(gt=0)] = 64 * 1024
     max_text_chars: Annotated[int, Field(gt=0)] = 2000
-    clock_skew_seconds: Annotated[int, Field(gt=0)] = 300
+    clock_skew_seconds: Annotated[int, Field(gt=0, le=300)] = 300  # every signed webhook
     idle_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 15
     body_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10
     linger_seconds: Annotated[float, Field(ge=0, le=60)] = 2
     max_header_line_bytes: Annotated[int, Field(ge=1024, le=65536)] = 8190
     max_header_field_bytes: Annotated[int, Field(ge=1024, le=65536)] = 8190
+    metrics_cache_seconds: Annotated[float, Field(ge=0, le=300)] = 5
+    readiness_cache_seconds: Annotated[float, Field(ge=0, le=60)] = 1
     # Reverse proxies whose X-Forwarded-For is believed (addresses or networks); from any
     # other peer the connection's own address is the client (LINLI_TRUSTED_PROXIES overrides).
     trusted_proxies: tuple[IPvAnyNetwork, ...] = ()
@@ -154,6 +157,8 @@ class WeChatSettings(_Strict):
     """WeChat Official Account behaviour (no secrets: those are environment variables)."""
 
     passive_reply_seconds: Annotated[float, Field(ge=0, le=4.5)] = 4.0  # 0: never passive
+    # plain mode (no LINLI_WECHAT_AES_KEY) cannot authenticate a callback's body: opt in
+    allow_plain_mode: bool = False
     service_window_hours: Annotated[float, Field(gt=0, le=48)] = 48
     subscribe: SubscribeTemplate = SubscribeTemplate()
 
@@ -223,6 +228,7 @@ class Settings(BaseModel):
     var_dir: Path = Path("var")
     admin_token: str | None = None
     trusted_proxies: tuple[IPvAnyNetwork, ...] = ()
+    metrics_token: str | None = None  # when set, GET /metrics wants it as a bearer token
     secret_key: str | None = None
     public_url: str = "http://127.0.0.1:8080"
     generic_secret: str | None = None
@@ -351,10 +357,20 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if not nlu_urls or not all(u.startswith(("http://", "https://")) for u in nlu_urls):
         problems.append("LINLI_NLU_URL: give one or more http:// URLs, comma-separated")
     platforms = _platform_env(env, problems)
+    wechat_plain = platforms["wechat_app_id"] and not platforms["wechat_aes_key"]
+    if wechat_plain and file.connectors.wechat and not file.wechat.allow_plain_mode:
+        problems.append(
+            "LINLI_WECHAT_AES_KEY is not set: WeChat plain mode cannot authenticate a "
+            "callback's body; set the account to safe mode (安全模式) and the key, or allow "
+            f"plain mode in {path} (wechat.allow_plain_mode: true, see docs/security.md)"
+        )
     trusted_proxies = _trusted_proxies(env, file, problems)
     admin_token = _admin_token(env, problems)
     host = env.get("LINLI_HTTP_HOST", "127.0.0.1")
     public_url = env.get("LINLI_PUBLIC_URL", "").strip().rstrip("/") or f"http://{host}:{port}"
+    metrics_token = env.get("LINLI_METRICS_TOKEN") or None
+    if metrics_token is not None and len(metrics_token) < MIN_METRICS_TOKEN:
+        problems.append(f"LINLI_METRICS_TOKEN: at least {MIN_METRICS_TOKEN} characters")
     if not public_url.startswith(("http://", "https://")):
         problems.append(f"LINLI_PUBLIC_URL: {public_url!r} is not an http(s):// URL")
     if problems:
@@ -372,6 +388,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         var_dir=Path(env.get("LINLI_VAR_DIR", "var")),
         admin_token=admin_token,
         trusted_proxies=trusted_proxies,
+        metrics_token=metrics_token,
         secret_key=env.get("LINLI_SECRET_KEY") or None,
         public_url=public_url,
         generic_secret=env.get("LINLI_GENERIC_SECRET") or None,

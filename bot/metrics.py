@@ -6,6 +6,8 @@ Each Runtime has its own CollectorRegistry (no global state at import); GET /met
 
 from __future__ import annotations
 
+import asyncio
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
@@ -51,3 +53,5 @@ class Metrics:
         self.stream_pending = Gauge(
             "linli_queue_unacknowledged", "Entries read but not acknowledged", registry=r
         )
+        self.refreshed_at: float | None = None  # time.monotonic() of the last backlog read
+        self.refreshing = asyncio.Lock()  # one backlog read at a time; others wait for it

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from handlers.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 from storage.db import unavailable as storage_unavailable
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,24 @@ def error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
 
+DOMAIN_STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
+    (NotFound, 404, "not_found"),
+    (NotAllowed, 403, "forbidden"),
+    (Invalid, 400, "bad_request"),
+    (Conflict, 409, "conflict"),
+)
+
+
+def domain_error(exc: DomainError) -> web.Response:
+    """The HTTP answer to a domain error: 404, 403, 400 or 409 with its message (else 400)."""
+    if isinstance(exc, Conflict):
+        return error(409, exc.code, exc.message)
+    for kind, status, code in DOMAIN_STATUS:
+        if isinstance(exc, kind):
+            return error(status, code, exc.message)
+    return error(400, "bad_request", exc.message)
+
+
 def ok(payload: dict[str, object] | None = None) -> web.Response:
     """Return {"ok": true, ...}."""
     return web.json_response({"ok": True, **(payload or {})})
@@ -26,9 +45,11 @@ def ok(payload: dict[str, object] | None = None) -> web.Response:
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn aiohttp's HTTP errors and unexpected exceptions into the common error body."""
+    """Turn domain errors, aiohttp's HTTP errors and unexpected exceptions into the error body."""
     try:
         return await handler(request)
+    except DomainError as exc:
+        return domain_error(exc)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -37,9 +58,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception as exc:
         if storage_unavailable(exc):
             # Nothing was acknowledged: a platform delivers the message again later.
-            log.warning("storage unavailable on %s %s: %s", request.method, request.path, exc)
+            log.warning("storage unavailable on %s %r: %r", request.method, request.path, exc)
             resp = error(503, "storage_unavailable", "the database is busy or down; try again")
             resp.headers["Retry-After"] = "2"
             return resp
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %r", request.method, request.path)
         return error(500, "internal_error", "internal error; it has been logged")

@@ -37,7 +37,7 @@ from storage.home_care_orders import (
 from storage.push import push, push_to_resident, push_to_worker
 from storage.residents import Resident
 
-_HOURS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:个)?(小时|钟头|h|分钟)", re.I)
+_HOURS = re.compile(r"(?<![\d.])(\d{1,4}(?:\.\d{1,2})?)\s{0,2}(?:个)?(小时|钟头|h|分钟)", re.I)
 _URL = re.compile(r"https?://\S+")
 CALLBACK_RESULTS = ("不满意", "基本满意", "满意")
 STEP_LABELS = {

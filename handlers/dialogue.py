@@ -77,6 +77,9 @@ def answers_without_nlu(text: str, state: dict[str, Any], verbs: Iterable[str] =
 
 
 MAX_RETRIES = 2
+# The recorded action (messages.action) of a turn whose answer the flow did not understand,
+# so the question was asked again; conversation review and the scenario suite tell it apart.
+ASKED_AGAIN = "ask_again"
 
 
 def ask_again(ctx: Context, prompt: str, *, action: str, gave_up: str) -> None:
@@ -87,4 +90,5 @@ def ask_again(ctx: Context, prompt: str, *, action: str, gave_up: str) -> None:
         ctx.action = action
         ctx.reply(gave_up)
     else:
+        ctx.action = ASKED_AGAIN
         ctx.reply(prompt)

@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Context
 from handlers.dialogue import squeeze
+from handlers.errors import Conflict, NotFound
 from handlers.registry import intent
 from handlers.ticket_notices import announce
+from storage.accounts import audit
 from storage.community import workers_with_role
 from storage.messages import Message, record_outbound
 from storage.privacy import mask_name, mask_phone, mask_text
@@ -194,6 +196,44 @@ def staff_reply(session: AsyncSession, conversation: Conversation, text: str) ->
     )
 
 
+async def held_conversation(session: AsyncSession, conversation_id: int | None) -> Conversation:
+    """The conversation by id, or NotFound (None: an id no row can have)."""
+    found = await session.get(Conversation, conversation_id) if conversation_id else None
+    if found is None:
+        raise NotFound("no such conversation")
+    return found
+
+
+async def reply_as_staff(
+    session: AsyncSession,
+    conversation_id: int | None,
+    text: str,
+    by: str,
+    *,
+    held_only: bool = True,
+) -> Message:
+    """Staff words to a resident, audited; Conflict unless handed off (when held_only)."""
+    conversation = await held_conversation(session, conversation_id)
+    if held_only and not conversation.handed_off:
+        raise Conflict("the bot holds this conversation", code="not_handed_off")
+    message = staff_reply(session, conversation, text)
+    await session.flush()
+    audit(session, by, "staff_reply", f"conversation:{conversation.id}")
+    return message
+
+
+async def release_held(
+    session: AsyncSession, conversation_id: int | None, by: str, *, audited: bool = True
+) -> Conversation:
+    """Give a handed-off conversation back to the bot; Conflict if it is not handed off."""
+    conversation = await held_conversation(session, conversation_id)
+    if not await release(session, conversation, by):
+        raise Conflict("this conversation is not handed off", code="not_handed_off")
+    if audited:
+        audit(session, by, "release", f"conversation:{conversation.id}")
+    return conversation
+
+
 @intent("cmd:释放")
 async def release_command(ctx: Context) -> bool:
     """释放 H1003: staff give a conversation back to the bot from chat."""
@@ -202,8 +242,11 @@ async def release_command(ctx: Context) -> bool:
         return False
     if ctx.worker.role not in ("staff", "leader"):
         return False
-    conversation = await ctx.session.get(Conversation, int(number[1:]) - NUMBER_OFFSET)
-    if conversation is None or not await release(ctx.session, conversation, ctx.worker.name):
+    try:
+        await release_held(
+            ctx.session, int(number[1:]) - NUMBER_OFFSET, ctx.worker.name, audited=False
+        )
+    except (NotFound, Conflict):
         ctx.reply(f"会话 {number} 没有在人工服务中，请核对编号。")
         return True
     ctx.action = f"release:{number}"

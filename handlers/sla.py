@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, not_, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Services
@@ -35,6 +35,23 @@ def sla_colour(ticket: Ticket, now: datetime) -> str:
     if warn is not None and now >= warn:
         return "yellow"
     return "green" if waiting else "blue"
+
+
+def colour_case(now: datetime) -> ColumnElement[str]:
+    """Each ticket's colour as SQL (a CASE with sla_colour's rules), for counting by colour."""
+    waiting = Ticket.status.in_(UNACCEPTED)
+    done = Ticket.status.in_(DONE)
+    return case(
+        (Ticket.status.in_(("cancelled", "duplicate")), "grey"),
+        (and_(done, Ticket.resolved_at > Ticket.resolve_due_at), "red"),
+        (done, "green"),
+        (and_(waiting, Ticket.accept_due_at <= now), "red"),
+        (and_(waiting, Ticket.accept_warn_at <= now), "yellow"),
+        (waiting, "green"),
+        (Ticket.resolve_due_at <= now, "red"),
+        (Ticket.resolve_warn_at <= now, "yellow"),
+        else_="blue",
+    )
 
 
 def colour_clause(colour: str, now: datetime) -> ColumnElement[bool]:

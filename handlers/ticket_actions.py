@@ -1,8 +1,8 @@
 """What a worker can do to a ticket, shared by the chat commands and the mobile task page.
 
 Each action checks the worker may act, moves the ticket (an event), tells the reporters, and
-returns the sentence for the worker. A step that does not fit raises ActionRefused with a
-polite reason, which both surfaces show as is.
+returns the sentence for the worker. A worker who may not act raises NotAllowed, a step that
+does not fit Conflict (both handlers.errors, with a polite reason both surfaces show as is).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Services
+from handlers.errors import Conflict, DomainError, NotAllowed
 from handlers.ticket_notices import label_of, task_card, task_card_data, tell_reporters
 from storage.accounts import audit
 from storage.base import existing
@@ -36,8 +37,7 @@ STEP_WORDS = {
 _URL = re.compile(r"https?://\S+")
 
 
-class ActionRefused(Exception):
-    """The worker may not do this, or the ticket is not at a step where it fits."""
+ActionRefused = DomainError  # what the worker surfaces catch: any refusal, shown as is
 
 
 def may_act(worker: Worker, ticket: Ticket) -> bool:
@@ -51,9 +51,7 @@ def may_act(worker: Worker, ticket: Ticket) -> bool:
 def check(worker: Worker, ticket: Ticket) -> None:
     """Refuse politely when the worker may not act on the ticket."""
     if not may_act(worker, ticket):
-        raise ActionRefused(
-            f"工单 {ticket.number} 不是您负责的任务，不能办理。如有疑问请联系社区。"
-        )
+        raise NotAllowed(f"工单 {ticket.number} 不是您负责的任务，不能办理。如有疑问请联系社区。")
 
 
 async def _move(
@@ -63,7 +61,7 @@ async def _move(
         await move(session, ticket, to, f"worker:{worker.id}", now, **kw)  # type: ignore[arg-type]
     except TransitionError as exc:
         step = STEP_WORDS.get(ticket.status, ticket.status)
-        raise ActionRefused(f"工单 {ticket.number} 目前“{step}”，不能这样办理。") from exc
+        raise Conflict(f"工单 {ticket.number} 目前“{step}”，不能这样办理。") from exc
 
 
 async def accept(
@@ -131,7 +129,7 @@ async def finish(
     check(worker, ticket)
     if ticket.status not in ("accepted", "in_progress"):
         step = STEP_WORDS.get(ticket.status, ticket.status)
-        raise ActionRefused(f"工单 {ticket.number} 目前“{step}”，请先接单再办结。")
+        raise Conflict(f"工单 {ticket.number} 目前“{step}”，请先接单再办结。")
     note = note.strip() or "已处理"
     if photo_url is None and (found := _URL.search(note)):
         photo_url = found.group(0)
@@ -179,7 +177,7 @@ async def dispatch_to(
 ) -> str:
     """Leader or staff give a ticket to a named worker, who gets the task card."""
     if manager.role not in MANAGERS:
-        raise ActionRefused("只有社区书记或工作人员可以派单。")
+        raise NotAllowed("只有社区书记或工作人员可以派单。")
     return await assign(session, services, ticket, now, worker, f"worker:{manager.id}")
 
 
@@ -204,7 +202,7 @@ async def assign(
         )
     except TransitionError as exc:
         step = STEP_WORDS.get(ticket.status, ticket.status)
-        raise ActionRefused(f"工单 {ticket.number} 目前“{step}”，不能派单。") from exc
+        raise Conflict(f"工单 {ticket.number} 目前“{step}”，不能派单。") from exc
     reporter = await existing(session, Resident, ticket.reporter_id)
     card = task_card_data(services, ticket, reporter, worker.id)
     await push_to_worker(

@@ -12,7 +12,7 @@ import re
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Context
-from handlers.dialogue import choice_number, squeeze
+from handlers.dialogue import ASKED_AGAIN, choice_number, squeeze
 from handlers.registry import intent
 from storage.community import workers_with_role
 from storage.privacy import mask_text
@@ -26,9 +26,11 @@ WHOM_CHOICES = {1: "本人", 2: "老人", 3: "孩子"}
 _ELDER = ("爸", "妈", "爷", "奶", "姥", "外公", "外婆", "老伴", "老人", "公公", "婆婆")
 _CHILD = ("孩子", "儿子", "女儿", "孙", "娃", "学生", "宝宝", "闺女")
 _SELF = ("我自己", "自己", "本人", "我")
-_CONTACT = re.compile(r"(?:电话|手机|号码|联系方式|身份证号?)?[是为:：\s]*[\dXx*]{7,}")
+# Every repeat that can fail after it is bounded, so no start position backtracks over a
+# whole run of spaces or digits (tests/test_regex_steps.py counts the steps).
+_CONTACT = re.compile(r"(?:电话|手机|号码|联系方式|身份证号?)?[是为:：\s]{0,4}[\dXx*]{7,}")
 _PUNCT_RUN = re.compile(r"[，,。；;、\s]{2,}")
-_HOUSE = re.compile(r"\d+\s*(?:号楼|栋|单元|室|号|楼)")
+_HOUSE = re.compile(r"\d{1,6}\s{0,2}(?:号楼|栋|单元|室|号|楼)")
 LEAVE_INTENTS = frozenset({"human_handoff", "complain"})
 LEAVE_CONFIDENCE = 0.9
 STATUS_TEXT = {
@@ -126,6 +128,7 @@ async def continue_wish(ctx: Context) -> bool:
     if step == "what":
         words = public_words(text, ctx.entity("location"))
         if len(words) < 2:
+            ctx.action = ASKED_AGAIN
             ctx.reply(ASK_WHAT)
             return True
         ctx.state["wish"] = words
@@ -142,6 +145,7 @@ async def continue_wish(ctx: Context) -> bool:
             await submit_wish(ctx)
             return True
         if choice != 2 and ctx.intent != "deny":
+            ctx.action = ASKED_AGAIN
             ctx.reply("请回复 1 提交心愿，回复 2 重新说心愿内容，或回复“取消”。")
             return True
         ctx.state.pop("wish", None)

@@ -6,8 +6,9 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 
-from handlers import ticket_actions
+from handlers import ticket_actions, ticket_service
 from handlers.context import Context
+from handlers.errors import Invalid
 from handlers.registry import intent
 from handlers.sla import COLOUR_WORDS, sla_colour
 from handlers.ticket_actions import ActionRefused
@@ -75,16 +76,15 @@ async def dispatch_to(ctx: Context) -> bool:
     name = ctx.command.rest.strip() if ctx.command else ""
 
     async def give(manager: Worker, ticket: Ticket) -> str:
-        stmt = select(Worker).where(Worker.name == name)
-        worker = (await ctx.session.scalars(stmt)).first()
-        if worker is None:
+        try:
+            _, sentence = await ticket_service.dispatch(
+                ctx.session, ctx.services, ticket, name, ctx.now, manager
+            )
+        except Invalid as bad:  # the chat's own words for the one invalid field
             raise ActionRefused(
                 f"没有找到名叫“{name}”的工作人员，请核对：派单 {ticket.number} 姓名。"
-            )
-        ticket_actions.check(manager, ticket)
-        return await ticket_actions.dispatch_to(
-            ctx.session, ctx.services, manager, ticket, ctx.now, worker
-        )
+            ) from bad
+        return sentence
 
     return await _run(ctx, give)
 

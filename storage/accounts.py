@@ -15,6 +15,7 @@ from datetime import datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text, delete, func, select, true
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -92,6 +93,10 @@ class AccountRefused(ValueError):
     """An account that cannot be created as asked (unknown role, a grid_worker without grid)."""
 
 
+class UsernameTaken(AccountRefused):
+    """Another account has this username."""
+
+
 async def create_user(
     session: AsyncSession,
     username: str,
@@ -122,8 +127,12 @@ async def create_user(
         worker_id=worker_id,
         provider_id=provider_id,
     )
-    session.add(user)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(user)
+            await session.flush()
+    except IntegrityError:
+        raise UsernameTaken(f"the username {username!r} is taken") from None
     return user
 
 
@@ -219,9 +228,28 @@ async def list_users(session: AsyncSession, before_id: int | None, limit: int) -
     return list((await session.scalars(stmt.order_by(User.id.desc()).limit(limit))).all())
 
 
-async def user_by_id(session: AsyncSession, user_id: int) -> User | None:
-    """A user by id."""
-    return await session.get(User, user_id)
+async def user_by_id(session: AsyncSession, user_id: int | None) -> User | None:
+    """A user by id (None: no user)."""
+    return await session.get(User, user_id) if user_id is not None else None
+
+
+async def audit_entries(
+    session: AsyncSession,
+    before_id: int | None,
+    limit: int,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+) -> list[AuditEntry]:
+    """The audit log, newest first, below a cursor id, optionally of one actor or action."""
+    stmt = select(AuditEntry)
+    if before_id is not None:
+        stmt = stmt.where(AuditEntry.id < before_id)
+    if actor:
+        stmt = stmt.where(AuditEntry.actor == actor)
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
+    return list((await session.scalars(stmt.order_by(AuditEntry.id.desc()).limit(limit))).all())
 
 
 async def user_by_name(session: AsyncSession, username: str) -> User | None:

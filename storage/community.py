@@ -99,6 +99,21 @@ async def worker_by_identity(session: AsyncSession, platform: str, user_id: str)
     return (await session.scalars(stmt.order_by(Worker.id).limit(1))).first()
 
 
+async def grid_id_of(session: AsyncSession, code: str) -> int | None:
+    """The id of the grid with this code, if there is one."""
+    return (await session.scalars(select(Grid.id).where(Grid.code == code))).first()
+
+
+async def worker_by_name(session: AsyncSession, name: str) -> Worker | None:
+    """The first worker with this name (the name staff type when they dispatch)."""
+    return (await session.scalars(select(Worker).where(Worker.name == name))).first()
+
+
+async def worker_names(session: AsyncSession) -> list[str]:
+    """Every worker's name, oldest first (the console's dispatch choices)."""
+    return list((await session.scalars(select(Worker.name).order_by(Worker.id))).all())
+
+
 async def workers_with_role(session: AsyncSession, role: str) -> list[Worker]:
     """Every worker of a role (leader, staff), oldest first."""
     stmt = select(Worker).where(Worker.role == role).order_by(Worker.id)

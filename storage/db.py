@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -21,7 +21,11 @@ POOL_TIMEOUT = 4.0
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """Create an async engine; SQLite gets WAL, a busy timeout and real transactions."""
+    """Create an async engine; SQLite gets WAL, a busy timeout and real transactions.
+
+    Every engine hides bound parameters in its errors: they carry residents' words and
+    phone numbers, and errors end up in logs, which message_retention_days does not reach.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # No pre-ping: on asyncpg it is three round trips (BEGIN, SELECT 1, ROLLBACK) per
@@ -29,10 +33,14 @@ def create_engine(url: str) -> AsyncEngine:
         # restart) fails its first statement instead; SQLAlchemy then discards every pooled
         # connection of that age, and the caller's error path (503 for a webhook, the job
         # left queued, the delivery's retry) covers that one failure.
-        return create_async_engine(url, pool_size=10, max_overflow=10, pool_timeout=POOL_TIMEOUT)
+        return create_async_engine(
+            url, pool_size=10, max_overflow=10, pool_timeout=POOL_TIMEOUT, hide_parameters=True
+        )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30}, pool_timeout=POOL_TIMEOUT)
+    engine = create_async_engine(
+        url, connect_args={"timeout": 30}, pool_timeout=POOL_TIMEOUT, hide_parameters=True
+    )
     _make_sqlite_transactional(engine)
     return engine
 
@@ -84,3 +92,9 @@ def unavailable(exc: BaseException) -> bool:
         sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
         return exc.connection_invalidated or exc.statement is None or sqlstate[:2] in UNAVAILABLE
     return isinstance(exc, ConnectionError | TimeoutError)
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """One round trip to the database (readiness): raises if it does not answer."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))

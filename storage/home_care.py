@@ -193,6 +193,12 @@ async def provider_by_identity(
     return (await session.scalars(stmt.order_by(CareProvider.id).limit(1))).first()
 
 
+async def provider_id_by_name(session: AsyncSession, name: str) -> int | None:
+    """The id of the provider organisation with this name, if any."""
+    stmt = select(CareProvider.id).where(CareProvider.name == name)
+    return (await session.scalars(stmt)).first()
+
+
 async def active_providers(session: AsyncSession) -> list[CareProvider]:
     """Every contracted provider currently taking orders."""
     stmt = select(CareProvider).where(CareProvider.active.is_(True)).order_by(CareProvider.id)

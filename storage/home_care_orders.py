@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -293,3 +293,39 @@ async def monthly_cost(session: AsyncSession, month: str) -> MonthlyCost:
         rows = (await session.execute(stmt)).all()
         lines[key] = [CostLine(name, int(n), int(m or 0)) for name, n, m in rows]
     return MonthlyCost(month, lines["elder"], lines["provider"])
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    """The order list's filters, as parsed from a query string (None: any)."""
+
+    status: str | None = None
+    month: str | None = None
+    cursor: int | None = None
+    limit: int = 50
+
+
+async def order_rows(
+    session: AsyncSession, wanted: OrderFilter, *, provider_id: int | None = None
+) -> list[Any]:
+    """(CareOrder, elder name, provider name) rows, newest first.
+
+    With provider_id, only that provider's orders and the unclaimed ones (-1: only those).
+    """
+    stmt = (
+        select(CareOrder, CareElder.name, CareProvider.name)
+        .join(CareElder, CareElder.id == CareOrder.elder_id)
+        .outerjoin(CareProvider, CareProvider.id == CareOrder.provider_id)
+    )
+    if provider_id is not None:
+        stmt = stmt.where(
+            or_(CareOrder.provider_id == provider_id, CareOrder.status == "requested")
+        )
+    if wanted.cursor is not None:
+        stmt = stmt.where(CareOrder.id < wanted.cursor)
+    if wanted.status:
+        stmt = stmt.where(CareOrder.status == wanted.status)
+    if wanted.month:
+        stmt = stmt.where(CareOrder.quota_month == wanted.month[:7])
+    stmt = stmt.order_by(CareOrder.id.desc()).limit(wanted.limit)
+    return list((await session.execute(stmt)).all())

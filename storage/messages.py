@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     bindparam,
     event,
+    func,
     select,
     update,
 )
@@ -231,3 +232,13 @@ def first_outbound_ids(session: AsyncSession) -> list[int]:
             earlier = firsts.get(message.conversation_id, message.id)
             firsts[message.conversation_id] = min(earlier, message.id)
     return sorted(firsts.values())
+
+
+async def count_by_status(session: AsyncSession, statuses: tuple[str, ...]) -> dict[str, int]:
+    """How many messages are in each of these statuses (one GROUP BY)."""
+    stmt = (
+        select(Message.status, func.count())
+        .where(Message.status.in_(statuses))
+        .group_by(Message.status)
+    )
+    return {str(status): int(n) for status, n in (await session.execute(stmt)).all()}

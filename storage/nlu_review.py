@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, or_, select
+from sqlalchemy import ForeignKey, String, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -63,3 +63,8 @@ async def corrections(session: AsyncSession) -> list[tuple[str, str]]:
         .order_by(NluCorrection.intent, NluCorrection.id)
     )
     return [(intent, text or "") for intent, text in (await session.execute(stmt)).all()]
+
+
+async def correction_count(session: AsyncSession) -> int:
+    """How many relabellings are stored (they go into the next training)."""
+    return await session.scalar(select(func.count(NluCorrection.id))) or 0

@@ -65,7 +65,7 @@ async def push_to_identity(
 ) -> Message | None:
     """Send a notice to a worker or partner unit; None (logged) when it has no chat identity."""
     if not who.platform or not who.platform_user_id:
-        log.warning("%s has no chat identity; push %s not sent", who.name, action)
+        log.warning("%r has no chat identity; push %s not sent", who.name, action)
         return None
     return await push(
         session,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
     Boolean,
@@ -130,3 +131,35 @@ async def touch_conversation(
     """Mark a known conversation's last message now and return its id (None if it is new)."""
     params = {"p_platform": platform, "p_chat": chat_id, "p_user": user_id, "p_now": utcnow()}
     return (await session.execute(_TOUCH, params)).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class ConversationFilter:
+    """The conversation list's filters, as parsed from a query string (None: any)."""
+
+    handed_off: bool | None = None
+    cursor: int | None = None
+    limit: int = 50
+
+
+async def conversation_rows(session: AsyncSession, wanted: ConversationFilter) -> list[Any]:
+    """(Conversation, Resident) rows, newest first."""
+    stmt = select(Conversation, Resident).join(Resident, Resident.id == Conversation.resident_id)
+    if wanted.handed_off is not None:
+        stmt = stmt.where(Conversation.handed_off.is_(wanted.handed_off))
+    if wanted.cursor is not None:
+        stmt = stmt.where(Conversation.id < wanted.cursor)
+    stmt = stmt.order_by(Conversation.id.desc()).limit(wanted.limit)
+    return list((await session.execute(stmt)).all())
+
+
+async def handoff_queue(session: AsyncSession, limit: int = 200) -> list[Any]:
+    """(Conversation, resident name) of every handed-off conversation, longest wait first."""
+    stmt = (
+        select(Conversation, Resident.name)
+        .join(Resident, Resident.id == Conversation.resident_id)
+        .where(Conversation.handed_off.is_(True))
+        .order_by(Conversation.last_message_at)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).all())

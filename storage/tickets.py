@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, select
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, utcnow
+from storage.community import Grid, Worker
+from storage.residents import Resident
 
 OPEN_STATUSES = ("submitted", "assigned", "accepted", "in_progress")
 NUMBER_OFFSET = 1000
@@ -137,3 +151,64 @@ async def open_tickets_of(session: AsyncSession, reporter_id: int, limit: int = 
 async def ticket_by_number(session: AsyncSession, number: str) -> Ticket | None:
     """Look a ticket up by the number printed to the resident."""
     return (await session.scalars(select(Ticket).where(Ticket.number == number))).first()
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    """The ticket board's filters, as parsed from a query string (None: any)."""
+
+    status: str | None = None
+    category: str | None = None
+    grid: str | None = None
+    colour: str | None = None
+    callback: bool | None = None
+    cursor: int | None = None
+    limit: int = 50
+
+
+async def board_rows(
+    session: AsyncSession,
+    wanted: TicketFilter,
+    *,
+    only_grid: int | None = None,
+    where: ColumnElement[bool] | None = None,
+) -> list[Any]:
+    """(Ticket, Grid, Resident, Worker) rows for the board, newest first.
+
+    only_grid limits the rows to one grid (-1 for none); where is an extra condition (the SLA
+    colour, which the handlers compute).
+    """
+    stmt = select(Ticket, Grid, Resident, Worker)
+    if only_grid is not None:
+        stmt = stmt.where(Ticket.grid_id == only_grid)
+    stmt = (
+        stmt.outerjoin(Grid, Grid.id == Ticket.grid_id)
+        .outerjoin(Resident, Resident.id == Ticket.reporter_id)
+        .outerjoin(Worker, Worker.id == Ticket.assignee_id)
+    )
+    if wanted.cursor is not None:
+        stmt = stmt.where(Ticket.id < wanted.cursor)
+    if wanted.status:
+        stmt = stmt.where(Ticket.status == wanted.status)
+    if wanted.category:
+        stmt = stmt.where(Ticket.category == wanted.category)
+    if wanted.grid:  # by id, so ix_tickets_grid_status_id gives the order
+        grid_id = select(Grid.id).where(Grid.code == wanted.grid).scalar_subquery()
+        stmt = stmt.where(Ticket.grid_id == grid_id)
+    if wanted.callback is not None:
+        stmt = stmt.where(Ticket.callback_needed.is_(wanted.callback))
+    if where is not None:
+        stmt = stmt.where(where)
+    return list((await session.execute(stmt.order_by(Ticket.id.desc()).limit(wanted.limit))).all())
+
+
+async def ticket_events(session: AsyncSession, ticket_id: int) -> list[TicketEvent]:
+    """A ticket's history, oldest first."""
+    stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
+    return list((await session.scalars(stmt)).all())
+
+
+async def count_open_by(session: AsyncSession, label: ColumnElement[str]) -> dict[str, int]:
+    """How many open tickets carry each value of a label (one GROUP BY, no rows loaded)."""
+    stmt = select(label, func.count()).where(Ticket.status.in_(OPEN_STATUSES)).group_by(label)
+    return {str(value): int(n) for value, n in (await session.execute(stmt)).all()}

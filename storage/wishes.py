@@ -7,6 +7,7 @@ so two volunteers claiming at once, or a repeated command, change the row only o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -231,3 +232,26 @@ async def seed_wishes(session: AsyncSession, data: dict[str, Any]) -> int:
         added += 1
     await session.flush()
     return added
+
+
+@dataclass(frozen=True)
+class WishFilter:
+    """The wish list's filters, as parsed from a query string (None: any)."""
+
+    status: str | None = None
+    cursor: int | None = None
+    limit: int = 50
+
+
+async def wish_rows(
+    session: AsyncSession, wanted: WishFilter, *, public_only: bool = False
+) -> list[Wish]:
+    """Wishes, newest first; public_only (volunteers) keeps the public ones, whatever the status."""
+    stmt = select(Wish)
+    if public_only:
+        stmt = stmt.where(Wish.status.in_(PUBLIC_STATUSES))
+    elif wanted.status:
+        stmt = stmt.where(Wish.status == wanted.status)
+    if wanted.cursor is not None:
+        stmt = stmt.where(Wish.id < wanted.cursor)
+    return list((await session.scalars(stmt.order_by(Wish.id.desc()).limit(wanted.limit))).all())

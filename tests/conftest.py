@@ -152,3 +152,15 @@ async def _settle(db_url: str, within: float = 3.0) -> None:
     from tests.db_helpers import outbox_idle
 
     await outbox_idle(db_url, within, must=False)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """After a run of the scenario suite, print its summary (also under `make test`)."""
+    import sys
+
+    runner = sys.modules.get("tests.scenarios.runner")
+    if runner is not None and runner.SUMMARY:
+        terminalreporter.section("conversation scenarios")
+        for line in runner.SUMMARY:
+            terminalreporter.write_line(line)
+        terminalreporter.write_line(f"report: {runner.REPORT}")

@@ -84,6 +84,8 @@ async def platform_client(
     ) -> TestClient:
         # callbacks that get no answer wait this long before `success` (tests pass their own)
         overrides = {"wechat": {"passive_reply_seconds": 0.3}, **(overrides or {})}
+        if not wechat_safe:  # plain mode runs only when config.yml allows it
+            overrides["wechat"] = {**overrides["wechat"], "allow_plain_mode": True}
         env = {
             "LINLI_CONFIG": str(write_config(tmp_path, overrides)),
             "LINLI_DATABASE_URL": db_url,

@@ -44,9 +44,12 @@ def text_fields(user: str, text: str, msg_id: str | None = None) -> dict[str, st
     }
 
 
-def signed_query(**extra: str) -> dict[str, str]:
-    """timestamp, nonce and the plain signature every request carries."""
-    timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
+def signed_query(
+    *, at: float | None = None, nonce: str | None = None, **extra: str
+) -> dict[str, str]:
+    """timestamp (now, or at), nonce (fresh, or given) and the plain signature of a request."""
+    timestamp = str(int(time.time() if at is None else at))
+    nonce = nonce or uuid.uuid4().hex[:10]
     return {
         "signature": signature(TOKEN, timestamp, nonce),
         "timestamp": timestamp,
@@ -56,11 +59,15 @@ def signed_query(**extra: str) -> dict[str, str]:
 
 
 def callback(
-    inner: bytes | dict[str, str | int], safe: bool = True
+    inner: bytes | dict[str, str | int],
+    safe: bool = True,
+    *,
+    at: float | None = None,
+    nonce: str | None = None,
 ) -> tuple[dict[str, str], bytes]:
-    """Query and body of a POST callback in plain or safe mode."""
+    """Query and body of a POST callback in plain or safe mode (signed at `at`, default now)."""
     message = inner if isinstance(inner, bytes) else xml_of(inner)
-    query = signed_query(openid=OPENID)
+    query = signed_query(at=at, nonce=nonce, openid=OPENID)
     if not safe:
         return query, message
     encrypted = WXBizMsgCrypt(TOKEN, AES_KEY, APP_ID).encrypt(message)

@@ -75,10 +75,14 @@ def text_fields(user: str, text: str, msg_id: str | None = None) -> dict[str, st
     }
 
 
-def callback(inner: bytes | dict[str, str | int]) -> tuple[dict[str, str], bytes]:
-    """Query and body of an encrypted POST callback carrying an inner XML (or its fields)."""
+def callback(
+    inner: bytes | dict[str, str | int], *, at: float | None = None, nonce: str | None = None
+) -> tuple[dict[str, str], bytes]:
+    """Query and body of an encrypted POST callback carrying an inner XML (or its fields),
+    signed at `at` (default now) with a fresh nonce unless one is given."""
     message = inner if isinstance(inner, bytes) else xml_of(inner)
-    timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
+    timestamp = str(int(time.time() if at is None else at))
+    nonce = nonce or uuid.uuid4().hex[:10]
     c = crypt()
     encrypted = c.encrypt(message)
     body = xml_of({"ToUserName": CORP_ID, "Encrypt": encrypted, "AgentID": int(AGENT_ID)})
@@ -90,9 +94,9 @@ def callback(inner: bytes | dict[str, str | int]) -> tuple[dict[str, str], bytes
     return query, body
 
 
-def url_check(echo: str) -> dict[str, str]:
-    """Query of a GET URL verification whose echostr decrypts to echo."""
-    timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
+def url_check(echo: str, *, at: float | None = None) -> dict[str, str]:
+    """Query of a GET URL verification whose echostr decrypts to echo (signed at `at`)."""
+    timestamp, nonce = str(int(time.time() if at is None else at)), uuid.uuid4().hex[:10]
     echostr = crypt().encrypt(echo.encode())
     return {
         "msg_signature": signature(TOKEN, timestamp, nonce, echostr),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -211,6 +212,15 @@ async def post_signed(client: TestClient, body: bytes, **headers: str) -> Any:
     """POST a signed body to the generic webhook."""
     merged = {**signed_headers(SECRET, body), **headers}
     return await client.post("/webhooks/generic", data=body, headers=merged)
+
+
+async def console_login(client: TestClient, username: str, password: str, **kwargs: Any) -> Any:
+    """Log in to the console as a browser does: open the form, post it with its CSRF token."""
+    form = await (await client.get("/admin/login")).text()
+    found = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert found is not None, "the login form has no CSRF token"
+    data = {"csrf": found.group(1), "username": username, "password": password}
+    return await client.post("/admin/login", data=data, **kwargs)
 
 
 async def say(client: TestClient, user: str, text: str, message_id: str | None = None) -> str:

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from bot.app import create_app
 from bot.runtime import RUNTIME
+from handlers.sla import sla_colour
 from storage.accounts import AuditEntry, User, issue_token
 from storage.base import utcnow
 from storage.community import Worker
 from storage.messages import Message, store_inbound
 from storage.residents import Resident, get_or_create_conversation
 from storage.ticket_flow import open_ticket
-from storage.tickets import Ticket, TicketEvent
+from storage.tickets import OPEN_STATUSES, Ticket, TicketEvent
 from tests.db_helpers import fetch
 from tests.support import make_settings, say
 
@@ -205,6 +207,83 @@ async def test_metrics_show_the_backlog(api):
     assert "linli_inbound_waiting 2.0" in text  # the two stored, unanswered messages
     assert 'linli_tickets_open{colour="green"} 2.0' in text
     assert "linli_nlu_parse_seconds_bucket" in text and "process_resident_memory_bytes" in text
+
+
+async def test_metrics_count_every_open_ticket_by_colour_in_sql(api):
+    runtime = api.app[RUNTIME]
+    now, hour = utcnow(), timedelta(hours=1)
+    shapes = [  # (status, accept due, accept warn, resolve due, resolve warn)
+        ("submitted", now + hour, now + hour / 2, None, None),  # green
+        ("assigned", now - hour, now - 2 * hour, None, None),  # red
+        ("submitted", now + hour, now - hour / 2, None, None),  # yellow
+        ("accepted", None, None, now + hour, now + hour / 2),  # blue
+        ("in_progress", None, None, now + hour, now - hour / 2),  # yellow
+        ("in_progress", None, None, now - hour, now - 2 * hour),  # red
+        ("resolved", None, None, now - hour, now - 2 * hour),  # closed: not counted
+    ]
+    many = 11_760  # 10,082 open; main loaded at most 10,000 open tickets per scrape, as ORM rows
+    async with runtime.sessions() as session, session.begin():
+        reporter = (await session.scalars(select(Ticket.reporter_id))).first()
+        fields = ("status", "accept_due_at", "accept_warn_at", "resolve_due_at", "resolve_warn_at")
+        rows = [
+            {
+                **dict(zip(fields, shapes[n % len(shapes)], strict=True)),
+                "category": "streetlight",
+                "description": "x",
+                "reporter_id": reporter,
+            }
+            for n in range(many)
+        ]
+        await session.execute(insert(Ticket), rows)
+        tickets = (await session.scalars(select(Ticket))).all()
+    expected: dict[str, int] = {}
+    for ticket in tickets:
+        if ticket.status in OPEN_STATUSES:
+            colour = sla_colour(ticket, runtime.clock())
+            expected[colour] = expected.get(colour, 0) + 1
+    text = await (await api.get("/metrics")).text()
+    shown = {
+        colour: int(float(value))
+        for colour, value in re.findall(r'linli_tickets_open\{colour="(\w+)"\} (\S+)', text)
+    }
+    assert {c: n for c, n in shown.items() if n} == expected
+    assert sum(expected.values()) > 10_000
+
+
+async def test_metrics_are_read_once_per_window(api):
+    first = await (await api.get("/metrics")).text()
+    assert "linli_inbound_waiting 2.0" in first
+    runtime = api.app[RUNTIME]
+    async with runtime.sessions() as session, session.begin():
+        conv = await get_or_create_conversation(session, "generic", "api-c", "api-c")
+        await store_inbound(
+            session,
+            conversation_id=conv.id,
+            platform="generic",
+            platform_msg_id="api-c",
+            text="又一条",
+        )
+    scrapes = await asyncio.gather(*(api.get("/metrics") for _ in range(10)))
+    for resp in scrapes:  # within http.metrics_cache_seconds: the gauges as last read
+        assert "linli_inbound_waiting 2.0" in await resp.text()
+
+
+async def test_metrics_want_the_metrics_token_when_one_is_set(tmp_path, db_url, redis_url):
+    token = "m" * 32
+    settings = make_settings(tmp_path, db_url, redis_url, NO_NLU, "http://127.0.0.1:9/")
+    client = TestClient(
+        TestServer(create_app(settings.model_copy(update={"metrics_token": token})))
+    )
+    await client.start_server()
+    try:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": token}):
+            resp = await client.get("/metrics", headers=headers)
+            assert resp.status == 401 and "linli_" not in await resp.text()
+        resp = await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert resp.status == 200 and "linli_inbound_waiting" in await resp.text()
+        assert (await client.get("/healthz")).status == 200  # only /metrics is guarded
+    finally:
+        await client.close()
 
 
 async def test_the_board_filters_by_colour_as_the_clock_moves(api):

@@ -340,12 +340,13 @@ async def test_logout_ends_the_api_token(make_api):
 
 # --- the console ---------------------------------------------------------------------------
 
-CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 async def console_login(api: TestClient, username: str) -> tuple[str, str]:
     """Log in through the console's form; the session cookie's value and a CSRF token."""
-    form = {"username": username, "password": PASSWORD}
+    form_page = await (await api.get("/admin/login")).text()
+    form = {"username": username, "password": PASSWORD, "csrf": CSRF.search(form_page).group(1)}
     resp = await api.post("/admin/login", data=form, allow_redirects=False)
     assert resp.status == 303, await resp.text()
     cookie = resp.cookies["linli_session"].value
@@ -379,16 +380,16 @@ async def test_admins_deactivate_and_revoke_in_the_console(make_api, db_url):
     text = await board.text()
     assert board.status == 200 and 'data-user="liufang" data-active="yes"' in text
     resp = await api.post(f"/admin/users/{staff['id']}/deactivate", data={"csrf": csrf})
-    assert resp.status == 200 and "已停用 liufang" in await resp.text()
+    assert resp.status == 200 and "已停用此账号" in await resp.text()
     assert (await api.get("/api/me", headers=bearer(staff["token"]))).status == 401
     assert (await login(api, "liufang", PASSWORD)).status == 401
     resp = await api.post(f"/admin/users/{staff['id']}/reactivate", data={"csrf": csrf})
-    assert resp.status == 200 and "已启用 liufang" in await resp.text()
+    assert resp.status == 200 and "已重新启用此账号" in await resp.text()
     token = (await (await login(api, "liufang", PASSWORD)).json())["token"]
     detail = await (await api.get(f"/admin/users/{staff['id']}")).text()
     [token_id] = re.findall(r'data-token="(\d+)"', detail)
     resp = await api.post(f"/admin/tokens/{token_id}/revoke", data={"csrf": csrf})
-    assert resp.status == 200 and "已注销 liufang 的令牌" in await resp.text()
+    assert resp.status == 200 and f"已注销令牌 #{token_id}" in await resp.text()
     assert (await api.get("/api/me", headers=bearer(token))).status == 401
     forged = await api.post(f"/admin/users/{staff['id']}/deactivate", data={"csrf": "0" * 64})
     assert forged.status == 403

@@ -130,3 +130,11 @@ def test_trusted_proxies_come_from_the_file_or_the_environment(tmp_path):
     data["http"]["trusted_proxies"] = ["10.0.0.1/8"]  # host bits set: a typo, not a network
     with pytest.raises(ConfigError, match=r"http\.trusted_proxies"):
         load_settings(env_for(write(tmp_path, data)))
+
+
+def test_a_short_metrics_token_is_refused():
+    env = {"LINLI_CONFIG": str(REPO / "config.yml"), "LINLI_METRICS_TOKEN": "short"}
+    with pytest.raises(ConfigError, match="LINLI_METRICS_TOKEN"):
+        load_settings(env)
+    env["LINLI_METRICS_TOKEN"] = "t" * 32
+    assert load_settings(env).metrics_token == "t" * 32

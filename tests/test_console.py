@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ from storage.messages import store_inbound
 from storage.residents import Resident, get_or_create_conversation
 from storage.ticket_flow import open_ticket
 from tests.db_helpers import fetch
-from tests.support import make_settings
+from tests.support import console_login, make_settings
 
 TOKEN = "console-bootstrap-token-for-tests-0123"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -56,15 +57,64 @@ async def console(tmp_path: Path, db_url, redis_url, receiver):
 async def test_forms_refuse_a_missing_csrf_token_and_pages_need_a_login(console):
     resp = await console.get("/admin/tickets", allow_redirects=False)
     assert resp.status == 303 and resp.headers["Location"] == "/admin/login"
-    form = {"username": "liufang", "password": "console-password-1"}
-    resp = await console.post("/admin/login", data=form, allow_redirects=False)
+    resp = await console_login(console, "liufang", "console-password-1", allow_redirects=False)
     assert resp.status == 303
     cookie = resp.cookies["linli_session"]
     assert cookie["httponly"] and cookie["samesite"] == "Strict"
     resp = await console.post("/admin/tickets/1001/dispatch", data={"worker": "王建国"})
     assert resp.status == 403  # no CSRF token
-    bad = await console.post("/admin/login", data={"username": "liufang", "password": "no"})
+    bad = await console_login(console, "liufang", "no")
     assert bad.status == 401 and "用户名或密码不对" in await bad.text()
+
+
+async def test_the_login_form_refuses_a_post_without_its_own_token(console, db_url):
+    """A page elsewhere cannot log this browser in (login CSRF): the form's token is needed."""
+    form = {"username": "liufang", "password": "console-password-1"}
+    forged = await console.post("/admin/login", data=form, allow_redirects=False)
+    assert forged.status == 403 and "linli_session" not in forged.cookies
+    assert "登录页面已过期" in await forged.text()
+    other_browser = await console_form_token(console)  # a token made for another nonce
+    console.session.cookie_jar.clear()
+    await console.get("/admin/login")
+    crossed = await console.post(
+        "/admin/login", data={**form, "csrf": other_browser}, allow_redirects=False
+    )
+    assert crossed.status == 403 and "linli_session" not in crossed.cookies
+    assert await fetch(db_url, select(AuditEntry.action).where(AuditEntry.action == "login")) == []
+    resp = await console_login(console, "liufang", "console-password-1", allow_redirects=False)
+    assert resp.status == 303 and resp.cookies["linli_session"].value
+    assert resp.cookies["linli_login"].value == ""  # the form's nonce is used up
+
+
+async def console_form_token(client: TestClient) -> str:
+    """The CSRF token of a freshly opened login form."""
+    found = re.search(
+        r'name="csrf" value="([^"]+)"', await (await client.get("/admin/login")).text()
+    )
+    assert found is not None
+    return found.group(1)
+
+
+SPOOF = "系统升级，请到 http://linli-login.example 重新登录"
+
+
+async def test_a_link_cannot_put_its_own_words_on_a_console_page(console):
+    await console_login(console, "liufang", "console-password-1")
+    for path in ("/admin/tickets", "/admin/tickets/1001", "/admin/handoff", "/admin/stats"):
+        for query in ({"m": SPOOF}, {"m": "dispatched", "n": SPOOF}, {"m": "已添加备注"}):
+            page = await (await console.get(path, params=query)).text()
+            assert 'id="message"' not in page and "linli-login" not in page, (path, query)
+    shown = await (await console.get("/admin/tickets/1001", params={"m": "comment_added"})).text()
+    assert '<p class="msg" id="message">已添加备注</p>' in shown
+    page = await (await console.get("/admin/tickets/1001")).text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None
+    form = {"csrf": csrf.group(1), "worker": "王建国"}
+    done = await console.post("/admin/tickets/1001/dispatch", data=form)
+    text = await done.text()
+    assert "工单 1001 已派单" in text and "承办人：王建国" in text
+    bad_filter = await (await console.get("/admin/tickets", params={"status": SPOOF})).text()
+    assert "status must be one of" in bad_filter and "linli-login" not in bad_filter
 
 
 SHOTS = Path(__file__).resolve().parent.parent / "var" / "console-screenshots"
@@ -107,7 +157,8 @@ async def test_staff_work_the_console_in_a_browser(console, tmp_path, receiver, 
         await page.goto(f"{base}/admin/tickets/1001")
         await page.select_option("#worker", "王建国")
         await page.click("#dispatch")
-        assert "已派给王建国" in await page.locator("#message").inner_text()
+        assert "工单 1001 已派单" in await page.locator("#message").inner_text()
+        assert "承办人：王建国" in await page.locator("main").inner_text()
         await shot(page, "3-dispatched")
 
         start = utcnow()
@@ -147,8 +198,7 @@ async def test_staff_work_the_console_in_a_browser(console, tmp_path, receiver, 
 
 
 async def test_boards_for_bookings_orders_and_wishes_follow_the_role(console):
-    form = {"username": "liufang", "password": "console-password-1"}
-    await console.post("/admin/login", data=form)
+    await console_login(console, "liufang", "console-password-1")
     for path, title in (("/admin/bookings", "康复预约"), ("/admin/orders", "居家养老服务订单"),
                         ("/admin/wishes", "微心愿")):  # fmt: skip
         page = await console.get(path)
@@ -157,7 +207,7 @@ async def test_boards_for_bookings_orders_and_wishes_follow_the_role(console):
     body = {"username": "vol-1", "role": "volunteer", "password": "volunteer-pass-1"}
     assert (await console.post("/api/users", json=body, headers=ADMIN)).status == 200
     console.session.cookie_jar.clear()
-    await console.post("/admin/login", data={"username": "vol-1", "password": "volunteer-pass-1"})
+    await console_login(console, "vol-1", "volunteer-pass-1")
     wishes = await console.get("/admin/wishes")
     assert wishes.status == 200 and "/admin/tickets" not in await wishes.text()  # menu by role
     assert (await console.get("/admin/orders")).status == 403
@@ -165,9 +215,7 @@ async def test_boards_for_bookings_orders_and_wishes_follow_the_role(console):
 
 
 async def test_a_console_ticket_view_is_audited(console, db_url):
-    await console.post(
-        "/admin/login", data={"username": "liufang", "password": "console-password-1"}
-    )
+    await console_login(console, "liufang", "console-password-1")
     for _ in range(2):  # every view, even of a reporter who left no phone
         page = await console.get("/admin/tickets/1001")
         assert page.status == 200 and "工单 1001" in await page.text()

@@ -17,7 +17,7 @@ from storage.messages import Message, store_inbound
 from storage.nlu_review import NluCorrection
 from storage.residents import get_or_create_conversation
 from tests.db_helpers import fetch
-from tests.support import make_settings
+from tests.support import console_login, make_settings
 
 TOKEN = "bootstrap-admin-token-for-review-tests-0123"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -55,7 +55,7 @@ async def console(
 
 async def test_staff_relabel_a_doubtful_message_from_the_console(console, db_url):
     assert (await console.get("/admin/nlu/review", allow_redirects=False)).status == 303
-    await console.post("/admin/login", data={"username": "liufang", "password": PASSWORD})
+    await console_login(console, "liufang", PASSWORD)
     page = await (await console.get("/admin/nlu/review")).text()
     assert "13812345678" not in page and "<script>alert" not in page  # masked and escaped
     assert "&lt;script&gt;" in page and "东关中巷路灯坏了" not in page  # only the unsure one
@@ -78,6 +78,6 @@ async def test_staff_relabel_a_doubtful_message_from_the_console(console, db_url
 
 
 async def test_grid_workers_may_not_review(console):
-    await console.post("/admin/login", data={"username": "li", "password": PASSWORD})
+    await console_login(console, "li", PASSWORD)
     assert (await console.get("/admin/nlu/review")).status == 403
     assert (await console.post("/admin/nlu/review/1", data={"intent": "greet"})).status == 403

@@ -32,7 +32,7 @@ from storage.messages import store_inbound
 from storage.nlu_models import NluModel
 from storage.residents import get_or_create_conversation
 from tests.db_helpers import fetch
-from tests.support import make_settings
+from tests.support import console_login, make_settings
 
 TOKEN = "nlu-models-bootstrap-token-for-tests-0123"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -143,14 +143,14 @@ async def test_every_endpoint_names_its_roles_and_forms_need_csrf(api, db_url):
     assert spec["paths"]["/api/nlu/models/{id}/activate"]["post"]["description"] == "roles: admin"
 
     assert (await api.get("/admin/nlu/models", allow_redirects=False)).status == 303
-    await api.post("/admin/login", data={"username": "liufang", "password": PASSWORD})
+    await console_login(api, "liufang", PASSWORD)
     page = await api.get("/admin/nlu/models")
     assert page.status == 200 and "重新训练" in await page.text()
     assert (await api.post("/admin/nlu/models", data={})).status == 403  # no CSRF token
     assert (await api.post("/admin/nlu/models/1/activate", data={})).status == 403
     assert await fetch(db_url, select(NluModel.id)) == []
     api.session.cookie_jar.clear()
-    await api.post("/admin/login", data={"username": "vol", "password": PASSWORD})
+    await console_login(api, "vol", PASSWORD)
     assert (await api.get("/admin/nlu/models")).status == 403
 
 
@@ -190,7 +190,7 @@ async def test_retrain_without_corrections_hits_the_cache_then_scores_both_model
     assert len(actions) == 2
 
     await user(api, "boss", "admin")
-    await api.post("/admin/login", data={"username": "boss", "password": PASSWORD})
+    await console_login(api, "boss", PASSWORD)
     html = await (await api.get("/admin/nlu/models")).text()
     assert "候选模型 #1" in html and "待切换" in html and "准确率" in html
     assert html.count('class="switch"') == 2  # a switch button on each ready candidate
@@ -271,7 +271,7 @@ async def test_switching_loads_the_model_into_every_replica(
         cache = redis.Redis.from_url(redis_url)
         cache.set("linli:nlu:stale-parse", "{}")
         await user(one, "boss", "admin")
-        page = await one.post("/admin/login", data={"username": "boss", "password": PASSWORD})
+        page = await console_login(one, "boss", PASSWORD)
         csrf = re.search(r'name="csrf" value="([^"]+)"', await page.text())
         assert csrf is not None
         form = f"/admin/nlu/models/{made['id']}/activate"

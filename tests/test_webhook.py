@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
@@ -136,6 +139,30 @@ async def test_health_and_readiness(make_client):
     assert resp.status == 503
     checks = (await resp.json())["checks"]
     assert checks == {"database": True, "redis": True, "nlu": False}
+
+
+async def test_readiness_probes_once_however_many_ask(make_client):
+    statuses = 0
+
+    async def status(request: web.Request) -> web.Response:
+        nonlocal statuses
+        statuses += 1
+        await asyncio.sleep(0.2)  # a slow Rasa: callers meanwhile share the probe under way
+        return web.json_response({"model_file": "model.tar.gz"})
+
+    app = web.Application()
+    app.router.add_get("/status", status)
+    nlu = TestServer(app)
+    await nlu.start_server()
+    try:
+        client = await make_client(str(nlu.make_url("")).rstrip("/"))
+        answers = await asyncio.gather(*(client.get("/readyz") for _ in range(20)))
+        assert [a.status for a in answers] == [200] * 20
+        assert statuses == 1  # not one probe of everything per call
+        await asyncio.sleep(1.1)  # http.readiness_cache_seconds later: probed afresh
+        assert (await client.get("/readyz")).status == 200 and statuses == 2
+    finally:
+        await nlu.close()
 
 
 async def test_unknown_route_has_the_common_error_shape(make_client):

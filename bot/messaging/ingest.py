@@ -34,7 +34,7 @@ async def accept(runtime: Runtime, event: InboundEvent) -> bool:
     try:
         conversation_id, message_id = await _store(runtime, event)
     except _Redelivery:
-        log.info("redelivery of %s message %s ignored", event.platform, event.message_id)
+        log.info("redelivery of %s message %r ignored", event.platform, event.message_id)
         return False
     try:
         await enqueue(runtime.redis, message_id, conversation_id)
@@ -49,13 +49,25 @@ class _Redelivery(Exception):
     """The platform sent a message id it had sent before: roll back, store nothing."""
 
 
+def cut_text(text: str, limit: int) -> str:
+    """The message as stored and handled: at most `limit` characters (http.max_text_chars)."""
+    if len(text) > limit:
+        log.info("message text of %d characters cut to %d", len(text), limit)
+    return text[:limit]
+
+
 async def _store(runtime: Runtime, event: InboundEvent) -> tuple[int, int]:
-    """Store the message (and a new conversation); (conversation id, message id)."""
+    """Store the message (and a new conversation); (conversation id, message id).
+
+    The text is cut to http.max_text_chars here, once, before anything reads it: what is
+    stored is what the handlers, the NLU, search, the console and the API see.
+    """
     platform, chat_id, user_id = (
         event.platform,
         clean_text(event.chat_id),
         clean_text(event.user_id),
     )
+    text = clean_text(cut_text(event.text, runtime.settings.file.http.max_text_chars))
     async with runtime.sessions() as session, session.begin():
         conversation_id = await touch_conversation(session, platform, chat_id, user_id)
         if conversation_id is None:
@@ -74,7 +86,7 @@ async def _store(runtime: Runtime, event: InboundEvent) -> tuple[int, int]:
             conversation_id=conversation_id,
             platform=platform,
             platform_msg_id=clean_text(event.message_id),
-            text=clean_text(event.text),
+            text=text,
             # parsed, answered only when actionable (handlers.group)
             action=None if event.addressed_to_bot else UNADDRESSED,
         )

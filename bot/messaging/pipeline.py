@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -52,8 +53,14 @@ def _waiting(*where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
     )
 
 
-async def process_conversation(runtime: Runtime, conversation_id: int) -> bool:
-    """Process every waiting message of a conversation, oldest first; False if NLU is down."""
+async def process_conversation(
+    runtime: Runtime, conversation_id: int, keep_going: Callable[[], bool] = lambda: True
+) -> bool:
+    """Process every waiting message of a conversation, oldest first; True once all are done.
+
+    False when NLU is down, or when `keep_going` (asked before each message) says to stop:
+    the lock was lost or the consumer is stopping. The rest waits for the lock's next holder.
+    """
     async with runtime.sessions() as session:
         await read_only(session)
         rows = (
@@ -66,6 +73,8 @@ async def process_conversation(runtime: Runtime, conversation_id: int) -> bool:
             )
         ).all()
     for index, row in enumerate(rows):
+        if not keep_going():
+            return False
         # the first is as just read; a later one is read again (the one before may have
         # handed the conversation over, or staff may have released it meanwhile)
         if not await (_process(runtime, row) if index == 0 else process_message(runtime, row.id)):
@@ -79,8 +88,7 @@ async def _parse(
     """Normalise, parse (or reuse a cached parse: True), give offsets in the original text."""
     if not text.strip() or answers_without_nlu(text, state, runtime.registry.command_verbs()):
         return None, False
-    limit = runtime.settings.file.http.max_text_chars
-    norm = normalize(text[:limit])
+    norm = normalize(text)
     if not norm.text:
         return None, False
     seconds = runtime.settings.file.dialogue.parse_cache_seconds
@@ -96,7 +104,7 @@ async def _parse(
     for ent in parsed.entities:
         start, end = norm.to_original(ent.start, ent.end)
         entities.append(Entity(ent.entity, ent.value, start, end))
-    parsed = replace(parsed, text=text[:limit], normalized=norm.text, entities=tuple(entities))
+    parsed = replace(parsed, text=text, normalized=norm.text, entities=tuple(entities))
     return parsed, hit is not None
 
 
@@ -146,7 +154,8 @@ async def _process(runtime: Runtime, row: Row[Any]) -> bool:
     message_id, conversation_id = row.id, row.conversation_id
     if row.status != RECEIVED:
         return True
-    text, arrived = row.text or "", row.created_at
+    # stored already cut (bot/messaging/ingest.py); cut again for messages stored before that was so
+    text, arrived = (row.text or "")[: runtime.settings.file.http.max_text_chars], row.created_at
     state = await load_state(runtime.redis, conversation_id, message_id)
     if row.handed_off:
         text_for_nlu = ""  # a person has taken over: the bot stays quiet, no parse needed

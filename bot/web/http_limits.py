@@ -58,7 +58,7 @@ def body_limits(http: Http) -> Any:
             except ValueError:
                 return _refuse(400, "bad_request", "the multipart form could not be read")
             except TimeoutError:
-                log.info("body of %s %s not received in time", request.method, request.path)
+                log.info("body of %s %r not received in time", request.method, request.path)
                 return _refuse(408, "request_timeout", "the body did not arrive in time")
             except web.HTTPRequestEntityTooLarge:
                 return _refuse(

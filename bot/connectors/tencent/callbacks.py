@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from bot.connectors.base import Accept, InboundEvent
+from bot.connectors.base import InboundEvent
 from bot.connectors.tencent.crypto import CryptoError, SignatureError, parse_xml
 from bot.responses import error
 
@@ -91,7 +91,7 @@ def to_event(platform: str, fields: dict[str, str]) -> InboundEvent | None:
     parsed = _text_and_attachments(fields)
     if parsed is None:
         log.info(
-            "%s callback %s/%s from %s acknowledged, not stored",
+            "%s callback %r/%r from %r acknowledged, not stored",
             platform,
             fields.get("MsgType"),
             fields.get("Event", ""),
@@ -141,18 +141,3 @@ def read_callback(
         return error(401, "bad_signature", str(exc))
     except (CryptoError, BadMessage) as exc:
         return error(400, "bad_request", str(exc))
-
-
-async def accept_callback(
-    platform: str, read_xml: Callable[[], bytes], accept: Accept | None, answer: str
-) -> web.Response:
-    """Decrypt/parse a callback (401 bad signature, 400 bad body), store it, then `answer`."""
-    parsed = read_callback(platform, read_xml)
-    if isinstance(parsed, web.Response):
-        return parsed
-    event = parsed[1]
-    if event is not None:
-        if accept is None:
-            raise RuntimeError(f"{platform} webhook called before register()")
-        await accept(event)
-    return web.Response(text=answer)

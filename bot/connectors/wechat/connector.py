@@ -1,8 +1,12 @@
 """WeChat Official Account (公众号) at /webhooks/wechat: plain or safe mode.
 
-Every request carries `signature` over (token, timestamp, nonce): checked first (401). Safe
-mode (`encrypt_type=aes`) also carries `msg_signature` over the ciphertext, checked before
-decrypting. The callback is stored and queued; when the first answer is ready within
+Every request carries `signature` over (token, timestamp, nonce): checked first (401), then
+the timestamp window (401, see tencent/replay.py). Safe mode (`encrypt_type=aes`) also carries
+`msg_signature` over the ciphertext, checked before decrypting; with LINLI_WECHAT_AES_KEY set
+nothing else is accepted (401), whatever the caller asks for. Plain mode (no AES key, allowed
+only with config.yml `wechat.allow_plain_mode`) cannot authenticate the body: the signature
+never covers it. A (timestamp, nonce) seen before with another body is refused (401, see
+tencent/replay.py). The callback is stored and queued; when the first answer is ready within
 `wechat.passive_reply_seconds` it is the response (a passive reply, encrypted in safe mode,
 see passive.py), otherwise the response is `success`. Other replies go through
 `cgi-bin/message/custom/send`, allowed only within 48 h of the user's last message; a push
@@ -30,6 +34,7 @@ from bot.connectors.tencent.crypto import (
     WXBizMsgCrypt,
     check_signature,
 )
+from bot.connectors.tencent.replay import NonceMemory, clock_problem
 from bot.connectors.tencent.tokens import TokenCache, errcode, fetch_token, post_with_token
 from bot.connectors.wechat.passive import PassiveReplies
 from bot.responses import error
@@ -65,6 +70,8 @@ class WeChatConnector:
             else None
         )
         self.rate_limited_retry = settings.file.pacing.rate_limited_retry_seconds
+        self.window = settings.file.http.clock_skew_seconds
+        self.nonces = NonceMemory(PLATFORM, self.window)
         self.cfg = settings.file.wechat
         self.community = settings.file.community
         self.passive = PassiveReplies(PLATFORM, self.app_id, self.cfg.passive_reply_seconds)
@@ -80,24 +87,35 @@ class WeChatConnector:
         app.router.add_get("/webhooks/wechat", self.verify_url)
         app.router.add_post("/webhooks/wechat", self.webhook)
 
-    def _signed(self, request: web.Request) -> bool:
+    def _refused(self, request: web.Request) -> web.Response | None:
+        """The 401 for a request not signed with our token or outside the timestamp window."""
         q = request.query
-        return check_signature(self.token, q.get("signature"), q.get("timestamp"), q.get("nonce"))
+        if not check_signature(self.token, q.get("signature"), q.get("timestamp"), q.get("nonce")):
+            return error(401, "bad_signature", "signature does not match")
+        stale = clock_problem(q.get("timestamp"), self.window)
+        if stale:
+            return error(401, "stale_timestamp", stale)
+        return None
 
     async def verify_url(self, request: web.Request) -> web.Response:
         """Answer the server check with echostr, as given, when the signature is ours."""
-        if not self._signed(request):
-            return error(401, "bad_signature", "signature does not match")
-        return web.Response(text=request.query.get("echostr", ""))
+        return self._refused(request) or web.Response(text=request.query.get("echostr", ""))
 
     async def webhook(self, request: web.Request) -> web.StreamResponse:
         """Check, (decrypt,) parse, store and queue a callback; answer passively or `success`."""
         started = asyncio.get_running_loop().time()
         body = await request.read()
         q = request.query
-        if not self._signed(request):
-            return error(401, "bad_signature", "signature does not match")
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
         safe = q.get("encrypt_type", "raw").lower() == "aes"
+        if self.crypt is not None and not safe:
+            return error(
+                401,
+                "safe_mode_required",
+                "this account is in safe mode: callbacks must be encrypted (encrypt_type=aes)",
+            )
 
         def read_xml() -> bytes:
             if not safe:
@@ -111,11 +129,16 @@ class WeChatConnector:
         parsed = read_callback(PLATFORM, read_xml)
         if isinstance(parsed, web.Response):
             return parsed
+        if self._accept is None or self._redis is None:
+            raise RuntimeError("wechat webhook called before register() and start()")
+        replayed = await self.nonces.replayed(
+            self._redis, q.get("timestamp", ""), q.get("nonce"), body
+        )
+        if replayed:
+            return error(401, "replayed", replayed)
         fields, event = parsed
         if event is None:
             return web.Response(text="success")
-        if self._accept is None or self._redis is None:
-            raise RuntimeError("wechat webhook called before register() and start()")
         held = await self.passive.hold(self._redis, event.message_id)
         if not await self._accept(event) or not held:  # a redelivery is answered `success`
             if held:

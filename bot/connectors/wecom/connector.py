@@ -1,8 +1,10 @@
 """WeCom (企业微信) self-built app: encrypted callbacks at /webhooks/wecom, replies by message/send.
 
-GET is the URL check (the decrypted echostr, bare). POST callbacks are checked (401), decrypted
-and parsed (400), stored and queued, then answered with an empty 200; see tencent/callbacks.py for
-which message types become text. Replies go through `cgi-bin/message/send` (a task card with its
+GET is the URL check (the decrypted echostr, bare). POST callbacks are checked (401: the
+msg_signature over the ciphertext, the timestamp window, a (timestamp, nonce) already used
+with another body, see tencent/replay.py), decrypted and parsed (400), stored and queued,
+then answered with an empty 200; see tencent/callbacks.py for which message types become
+text. Replies go through `cgi-bin/message/send` (a task card with its
 link as a textcard, everything else as text) with a shared, cached access_token, paced per
 member (config.yml `pacing.wecom_member`). Replies in a group chat
 go through that group's robot (LINLI_WECOM_ROBOT_KEYS="chat_id=key,…"), mentioning the
@@ -22,8 +24,9 @@ from redis.asyncio import Redis
 from bot.config import Settings
 from bot.connectors.base import Accept, SendError
 from bot.connectors.pacing import SlidingWindowLimiter, paced
-from bot.connectors.tencent.callbacks import accept_callback, split_text
+from bot.connectors.tencent.callbacks import read_callback, split_text
 from bot.connectors.tencent.crypto import CryptoError, SignatureError, WXBizMsgCrypt
+from bot.connectors.tencent.replay import NonceMemory, clock_problem
 from bot.connectors.tencent.tokens import TokenCache, errcode, fetch_token, post_with_token
 from bot.connectors.wecom.codes import PERMANENT, RATE_LIMITED, TOKEN_ERRORS
 from bot.connectors.wecom.robot import GroupRobot
@@ -83,6 +86,9 @@ class WeComConnector:
         self.secret = settings.wecom_secret or ""
         self.api = settings.wecom_api_base.rstrip("/")
         self.crypt = WXBizMsgCrypt(settings.wecom_token, settings.wecom_aes_key, self.corp_id)
+        self.window = settings.file.http.clock_skew_seconds
+        self.nonces = NonceMemory(PLATFORM, self.window)
+        self._redis: Redis | None = None
         self.windows = list(settings.file.pacing.wecom_member)
         self.rate_limited_retry = settings.file.pacing.rate_limited_retry_seconds
         self.robot_keys = parse_robot_keys(settings.wecom_robot_keys or "")
@@ -103,6 +109,9 @@ class WeComConnector:
     async def verify_url(self, request: web.Request) -> web.Response:
         """Answer the URL check with the decrypted echostr as bare text."""
         q = request.query
+        stale = clock_problem(q.get("timestamp"), self.window)
+        if stale:
+            return error(401, "stale_timestamp", stale)
         try:
             echo = self.crypt.verify_url(
                 q.get("msg_signature"), q.get("timestamp"), q.get("nonce"), q.get("echostr", "")
@@ -117,20 +126,35 @@ class WeComConnector:
         """Check, decrypt, parse, store and queue a callback; an empty 200 when accepted."""
         body = await request.read()
         q = request.query
-        return await accept_callback(
+        parsed = read_callback(
             PLATFORM,
             lambda: self.crypt.decrypt_message(
                 body, q.get("msg_signature"), q.get("timestamp"), q.get("nonce")
             ),
-            self._accept,
-            "",
         )
+        if isinstance(parsed, web.Response):
+            return parsed
+        stale = clock_problem(q.get("timestamp"), self.window)
+        if stale:
+            return error(401, "stale_timestamp", stale)
+        if self._accept is None or self._redis is None:
+            raise RuntimeError("wecom webhook called before register() and start()")
+        replayed = await self.nonces.replayed(
+            self._redis, q.get("timestamp", ""), q.get("nonce"), body
+        )
+        if replayed:
+            return error(401, "replayed", replayed)
+        event = parsed[1]
+        if event is not None:
+            await self._accept(event)
+        return web.Response(text="")
 
     async def start(self, redis: Redis) -> None:
         """Open the HTTP client; the token cache and the pacing limiter live in Redis."""
         if self._client is None:
             timeout = aiohttp.ClientTimeout(total=self.timeout, connect=3)
             self._client = aiohttp.ClientSession(timeout=timeout)
+        self._redis = redis
         key = f"linli:wecom:{{token}}:{self.corp_id}:{self.agent_id}"
         self.tokens = TokenCache(redis, key, self._fetch_token)
         self.limiter = SlidingWindowLimiter(redis, "linli:wecom:pace", self.windows)

@@ -6,8 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from bot.passwords import PasswordChecksBusy
 from bot.responses import error
@@ -23,9 +21,17 @@ from bot.web.api.core import (
     principal,
 )
 from bot.web.logins import LoginRefused, password_login, refusal_response
-from storage.accounts import ROLES, AccountRefused, AuditEntry, audit, create_user, issue_token
-from storage.community import Worker
-from storage.home_care import CareProvider
+from storage.accounts import (
+    ROLES,
+    AccountRefused,
+    UsernameTaken,
+    audit,
+    audit_entries,
+    create_user,
+    issue_token,
+)
+from storage.community import worker_by_name
+from storage.home_care import provider_id_by_name
 
 
 def api_token_lifetime(request: web.Request) -> timedelta:
@@ -105,8 +111,7 @@ async def add_user(request: web.Request) -> web.Response:
     async with runtime.sessions() as session, session.begin():
         worker_id = None
         if data["role"] == "grid_worker":
-            name = str(data.get("worker") or "")
-            worker = (await session.scalars(select(Worker).where(Worker.name == name))).first()
+            worker = await worker_by_name(session, str(data.get("worker") or ""))
             if worker is None or worker.grid_id is None:
                 return error(
                     400, "bad_request", "a grid_worker needs `worker`: a worker who has a grid"
@@ -114,23 +119,20 @@ async def add_user(request: web.Request) -> web.Response:
             worker_id = worker.id
         provider_id = None
         if data["role"] == "provider":
-            name = str(data.get("provider") or "")
-            stmt = select(CareProvider.id).where(CareProvider.name == name)
-            provider_id = (await session.scalars(stmt)).first()
+            provider_id = await provider_id_by_name(session, str(data.get("provider") or ""))
             if provider_id is None:
                 return error(400, "bad_request", "a provider needs `provider`: its organisation")
         try:
-            async with session.begin_nested():
-                user = await create_user(
-                    session,
-                    data["username"].strip()[:64],
-                    data["role"],
-                    display_name=str(data.get("display_name") or "") or None,
-                    password_hash=password_hash,
-                    worker_id=worker_id,
-                    provider_id=provider_id,
-                )
-        except IntegrityError:
+            user = await create_user(
+                session,
+                data["username"].strip()[:64],
+                data["role"],
+                display_name=str(data.get("display_name") or "") or None,
+                password_hash=password_hash,
+                worker_id=worker_id,
+                provider_id=provider_id,
+            )
+        except UsernameTaken:
             return error(409, "conflict", "that username is taken")
         except AccountRefused as refused:
             return error(400, "bad_request", str(refused))
@@ -168,14 +170,14 @@ async def audit_log(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     cursor, limit = page_args(request)
     int_param(request, "cursor")
-    stmt = select(AuditEntry)
-    if cursor is not None:
-        stmt = stmt.where(AuditEntry.id < cursor)
-    for name in ("actor", "action"):
-        if value := request.query.get(name):
-            stmt = stmt.where(getattr(AuditEntry, name) == value)
     async with runtime.sessions() as session:
-        rows = (await session.scalars(stmt.order_by(AuditEntry.id.desc()).limit(limit))).all()
+        rows = await audit_entries(
+            session,
+            cursor,
+            limit,
+            actor=request.query.get("actor"),
+            action=request.query.get("action"),
+        )
     items: list[dict[str, Any]] = [
         {
             "id": r.id,

@@ -10,10 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.responses import error
 from bot.runtime import RUNTIME
 from bot.web.api.core import (
     Param,
@@ -25,10 +22,9 @@ from bot.web.api.core import (
     path_id,
     principal,
 )
-from handlers.handoff import conversation_number, release, staff_reply
-from storage.accounts import audit
+from handlers.handoff import conversation_number, release_held, reply_as_staff
 from storage.privacy import mask_name
-from storage.residents import Conversation, Resident
+from storage.residents import Conversation, ConversationFilter, Resident, conversation_rows
 
 HANDOFF_ROLES = ("admin", "staff")
 MAX_TEXT = 2000
@@ -65,24 +61,19 @@ def _item(conversation: Conversation, resident: Resident | None) -> dict[str, An
 )
 async def list_conversations(request: web.Request) -> web.Response:
     """GET /api/conversations?handed_off=true."""
+    wanted = conversation_filter(request)
+    async with request.app[RUNTIME].sessions() as session:
+        rows = await conversation_rows(session, wanted)
+    return page([_item(conv, resident) for conv, resident in rows], wanted.limit)
+
+
+def conversation_filter(request: web.Request) -> ConversationFilter:
+    """The conversation list's filters from the query string (Invalid naming a bad one)."""
     cursor, limit = page_args(request)
     flag = choice_param(request, "handed_off", ("true", "false"))
-    stmt = select(Conversation, Resident).join(Resident, Resident.id == Conversation.resident_id)
-    if flag is not None:
-        stmt = stmt.where(Conversation.handed_off.is_(flag == "true"))
-    if cursor is not None:
-        stmt = stmt.where(Conversation.id < cursor)
-    async with request.app[RUNTIME].sessions() as session:
-        rows = (await session.execute(stmt.order_by(Conversation.id.desc()).limit(limit))).all()
-    return page([_item(conv, resident) for conv, resident in rows], limit)
-
-
-async def _conversation(request: web.Request, session: AsyncSession) -> Conversation:
-    number = path_id(request, "conversation")
-    conversation = await session.get(Conversation, number) if number is not None else None
-    if conversation is None:
-        raise web.HTTPNotFound(text="no such conversation")
-    return conversation
+    return ConversationFilter(
+        handed_off=None if flag is None else flag == "true", cursor=cursor, limit=limit
+    )
 
 
 @endpoint(
@@ -101,13 +92,9 @@ async def reply(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text=f"text is longer than {MAX_TEXT} characters")
     runtime, who = request.app[RUNTIME], principal(request)
     async with runtime.sessions() as session, session.begin():
-        conversation = await _conversation(request, session)
-        if not conversation.handed_off:
-            return error(409, "not_handed_off", "the bot holds this conversation")
-        message = staff_reply(session, conversation, text)
-        await session.flush()
+        number = path_id(request, "conversation")
+        message = await reply_as_staff(session, number, text, who.name)
         message_id = message.id
-        audit(session, who.name, "staff_reply", f"conversation:{conversation.id}")
     runtime.wake_outbox()
     return web.json_response({"ok": True, "message_id": message_id}, status=201)
 
@@ -124,10 +111,7 @@ async def release_conversation(request: web.Request) -> web.Response:
     """POST /api/conversations/{id}/release: the bot answers this resident again."""
     runtime, who = request.app[RUNTIME], principal(request)
     async with runtime.sessions() as session, session.begin():
-        conversation = await _conversation(request, session)
-        if not await release(session, conversation, who.name):
-            return error(409, "not_handed_off", "this conversation is not handed off")
-        audit(session, who.name, "release", f"conversation:{conversation.id}")
+        conversation = await release_held(session, path_id(request, "conversation"), who.name)
         item = _item(conversation, await session.get(Resident, conversation.resident_id))
     runtime.wake_outbox()
     return web.json_response({"ok": True, "conversation": item})

@@ -22,6 +22,7 @@ from bot.throttle import TooManyAttempts, bearer_subjects
 from bot.web.api.openapi import openapi
 from bot.web.api.spec import Endpoint, Param
 from bot.web.proxies import client_address
+from handlers.errors import Invalid
 from storage.accounts import User, user_for_token
 from storage.community import Worker
 
@@ -183,7 +184,7 @@ def int_param(request: web.Request, name: str, default: int | None = None) -> in
     if raw is None or raw == "":
         return default
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:  # not "²" or "١"
-        raise web.HTTPBadRequest(text=f"{name} must be a positive whole number")
+        raise Invalid(name, f"{name} must be a positive whole number")
     return int(raw)
 
 
@@ -191,7 +192,7 @@ def path_id(request: web.Request, what: str) -> int | None:
     """The path's {id}: 400 unless a whole number; None when no row can have it (too large)."""
     raw = request.match_info["id"]
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
-        raise web.HTTPBadRequest(text=f"the {what} id is a whole number")
+        raise Invalid("id", f"the {what} id is a whole number")
     number = int(raw)
     return number if number <= MAX_ID else None
 
@@ -203,7 +204,7 @@ def choice_param(request: web.Request, name: str, allowed: Iterable[str]) -> str
         return None
     options = tuple(allowed)
     if raw not in options:
-        raise web.HTTPBadRequest(text=f"{name} must be one of {', '.join(options)}")
+        raise Invalid(name, f"{name} must be one of {', '.join(options)}")
     return raw
 
 

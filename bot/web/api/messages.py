@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import Select, select
 
 from bot.runtime import RUNTIME
 from bot.web.api.core import (
@@ -21,11 +19,13 @@ from bot.web.api.core import (
     path_id,
     principal,
 )
+from handlers.errors import Invalid
 from storage.accounts import audit
+from storage.message_search import MessageFilter, transcript_messages
+from storage.message_search import search_messages as find_messages
 from storage.messages import Message
 from storage.privacy import mask_text
 from storage.residents import Conversation
-from storage.search import Bounds, id_bounds, plan_each_search, restrict, usable, within
 
 REVIEW_ROLES = ("admin", "staff")
 ITEM = {
@@ -47,9 +47,9 @@ def _float(request: web.Request, name: str) -> float | None:
     try:
         value = float(raw)
     except ValueError:
-        raise web.HTTPBadRequest(text=f"{name} must be a number between 0 and 1") from None
+        raise Invalid(name, f"{name} must be a number between 0 and 1") from None
     if not 0 <= value <= 1:
-        raise web.HTTPBadRequest(text=f"{name} must be a number between 0 and 1")
+        raise Invalid(name, f"{name} must be a number between 0 and 1")
     return value
 
 
@@ -60,18 +60,12 @@ def _date(request: web.Request, name: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
-        raise web.HTTPBadRequest(text=f"{name} must be an ISO 8601 date or time") from None
+        raise Invalid(name, f"{name} must be an ISO 8601 date or time") from None
     if value.tzinfo is None:
         from zoneinfo import ZoneInfo
 
         value = value.replace(tzinfo=ZoneInfo("Asia/Shanghai"))  # residents' local time
     return value
-
-
-def _like(q: str) -> str:
-    """A LIKE pattern matching q anywhere (its own % and _ taken literally)."""
-    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def _item(message: Message, reveal: bool) -> dict[str, Any]:
@@ -132,63 +126,39 @@ async def search_messages(request: web.Request) -> web.Response:
     return page(items, limit)
 
 
-async def query_messages(request: web.Request, who: Principal) -> tuple[list[dict[str, Any]], int]:
-    """Messages matching the request's filters, masked unless revealed (audited)."""
-    runtime = request.app[RUNTIME]
+def message_filter(request: web.Request, who: Principal) -> tuple[MessageFilter, bool]:
+    """The search's filters and whether to reveal, from the query string (400 naming a bad one)."""
     cursor, limit = page_args(request)
     reveal = _reveal(request, who)
     since, until = _date(request, "since"), _date(request, "until")
     q = request.query.get("q", "").strip()
     if len(q) > 100:
-        raise web.HTTPBadRequest(text="q is at most 100 characters")
-    stmt, order = _filtered(request, select(Message), since, until), Message.id
+        raise Invalid("q", "q is at most 100 characters")
+    wanted = MessageFilter(
+        q=q,
+        platform=request.query.get("platform") or None,
+        intent=request.query.get("intent") or None,
+        direction=choice_param(request, "direction", ("in", "out")),
+        min_confidence=_float(request, "min_confidence"),
+        max_confidence=_float(request, "max_confidence"),
+        since=since,
+        until=until,
+        handed_off=choice_param(request, "handed_off", ("true", "false")) == "true",
+        cursor=cursor,
+        limit=limit,
+    )
+    return wanted, reveal
+
+
+async def query_messages(request: web.Request, who: Principal) -> tuple[list[dict[str, Any]], int]:
+    """Messages matching the request's filters, masked unless revealed (audited)."""
+    runtime = request.app[RUNTIME]
+    wanted, reveal = message_filter(request, who)
     async with runtime.sessions() as session, session.begin():
-        if q or since is not None or until is not None:
-            await plan_each_search(session)
-        window: Bounds | None = (None, None)
-        if since is not None or until is not None:  # the window as exact id bounds
-            window = await id_bounds(session, since, until)
-        found: Sequence[Message] = []
-        if window is not None:  # None: no message at all on the window's days
-            if q and usable(q):  # the bigram index (storage/search.py): LIKE semantics, folded
-                dialect = runtime.engine.dialect.name
-                # The bounds go on the index's id only: on messages.id as well, PostgreSQL
-                # would count the window twice (ids and dates agree) and sort every match.
-                stmt, order = restrict(stmt, q, dialect, Message.id, since, until, window)
-            else:
-                stmt = within(stmt, Message.id, window)
-                if q:  # one character: a scan, bounded by the other filters and the page size
-                    stmt = stmt.where(Message.text.like(_like(q), escape="\\"))
-            if cursor is not None:
-                stmt = stmt.where(order < cursor)
-            found = (await session.scalars(stmt.order_by(order.desc()).limit(limit))).all()
+        found = await find_messages(session, wanted)
         if reveal:
-            audit(session, who.name, "view_personal", "messages", f"search {q!r}")
-    return [_item(m, reveal) for m in found], limit
-
-
-def _filtered(
-    request: web.Request, stmt: Select[Any], since: datetime | None, until: datetime | None
-) -> Select[Any]:
-    """The search's filters other than q: platform, intent, direction, confidence, dates."""
-    for name, column in (("platform", Message.platform), ("intent", Message.intent)):
-        if value := request.query.get(name):
-            stmt = stmt.where(column == value)
-    if direction := choice_param(request, "direction", ("in", "out")):
-        stmt = stmt.where(Message.direction == direction)
-    if (low := _float(request, "min_confidence")) is not None:
-        stmt = stmt.where(Message.confidence >= low)
-    if (high := _float(request, "max_confidence")) is not None:
-        stmt = stmt.where(Message.confidence <= high)
-    if since is not None:  # exactly: the id bounds only narrow
-        stmt = stmt.where(Message.created_at >= since)
-    if until is not None:
-        stmt = stmt.where(Message.created_at < until)
-    if choice_param(request, "handed_off", ("true", "false")) == "true":
-        stmt = stmt.join(Conversation, Conversation.id == Message.conversation_id).where(
-            Conversation.handed_off.is_(True)
-        )
-    return stmt
+            audit(session, who.name, "view_personal", "messages", f"search {wanted.q!r}")
+    return [_item(m, reveal) for m in found], wanted.limit
 
 
 @endpoint(
@@ -216,13 +186,10 @@ async def query_transcript(
     reveal = _reveal(request, who)
     if number is None:
         raise web.HTTPNotFound(text="no such conversation")
-    stmt = select(Message).where(Message.conversation_id == number)
-    if cursor is not None:
-        stmt = stmt.where(Message.id < cursor)
     async with runtime.sessions() as session, session.begin():
         if await session.get(Conversation, number) is None:
             raise web.HTTPNotFound(text="no such conversation")
-        found = (await session.scalars(stmt.order_by(Message.id.desc()).limit(limit))).all()
+        found = await transcript_messages(session, number, cursor, limit)
         if reveal:
             audit(session, who.name, "view_personal", f"conversation:{number}", "transcript")
     items = []

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.responses import error
 from bot.retraining import training_examples
 from bot.runtime import RUNTIME
 from bot.web.api.core import Param, endpoint, json_body, page, page_args, path_id, principal
-from handlers.retention import ERASED
-from nlu.contract import known_intents
+from handlers import nlu_review as review
 from nlu.evaluate_systems import nlu_yaml
 from storage.accounts import audit
-from storage.messages import Message
-from storage.nlu_review import correct, corrections, doubtful_messages
+from storage.nlu_review import corrections, doubtful_messages
 from storage.privacy import mask_text
 
 REVIEW_ROLES = ("admin", "staff")
@@ -80,16 +77,8 @@ async def relabel(request: web.Request) -> web.Response:
     number = path_id(request, "message")
     data = await json_body(request, ["intent"])
     intent = data["intent"].strip()
-    if intent not in known_intents():
-        return error(400, "bad_request", f"unknown intent {intent!r}; see the NLU contract")
     async with runtime.sessions() as session, session.begin():
-        message = await session.get(Message, number) if number is not None else None
-        if message is None or message.direction != "in":
-            raise web.HTTPNotFound(text="no such inbound message")
-        if message.text in (None, ERASED):
-            return error(409, "conflict", "this message's text has been erased (retention)")
-        await correct(session, message, intent, who.name)
-        audit(session, who.name, "relabel", f"message:{message.id}", intent)
+        await review.relabel(session, number, intent, who.name)
     return web.json_response({"id": number, "intent": intent})
 
 

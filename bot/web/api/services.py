@@ -9,13 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import or_, select
 
 from bot.runtime import RUNTIME
 from bot.web.api.core import Param, Principal, choice_param, endpoint, page, page_args, principal
-from storage.home_care import CareElder, CareOrder, CareProvider
+from storage.home_care_orders import OrderFilter, order_rows
 from storage.privacy import mask_name, mask_text
-from storage.wishes import PUBLIC_STATUSES, Wish
+from storage.wishes import WishFilter, wish_rows
 
 ORDER_STATUSES = ("requested", "claimed", "visiting", "completed", "reviewed", "cancelled")
 WISH_STATUSES = ("submitted", "approved", "claimed", "fulfilled", "thanked", "rejected")
@@ -42,13 +41,6 @@ WISH_ITEM = {
 }
 
 
-def _scope_orders(stmt: Any, who: Principal) -> Any:
-    if who.role == "provider":
-        mine = CareOrder.provider_id == (who.provider_id if who.provider_id else -1)
-        return stmt.where(or_(mine, CareOrder.status == "requested"))
-    return stmt
-
-
 @endpoint(
     "GET",
     "/api/orders",
@@ -67,24 +59,24 @@ async def orders(request: web.Request) -> web.Response:
     return page(items, limit)
 
 
+def order_filter(request: web.Request) -> OrderFilter:
+    """The order list's filters from the query string (Invalid naming a bad one)."""
+    cursor, limit = page_args(request)
+    return OrderFilter(
+        status=choice_param(request, "status", ORDER_STATUSES),
+        month=request.query.get("month") or None,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
 async def query_orders(request: web.Request, who: Principal) -> tuple[list[dict[str, Any]], int]:
     """Home-care orders for the request's filters, as this caller may see them."""
     runtime = request.app[RUNTIME]
-    cursor, limit = page_args(request)
-    stmt = _scope_orders(
-        select(CareOrder, CareElder.name, CareProvider.name)
-        .join(CareElder, CareElder.id == CareOrder.elder_id)
-        .outerjoin(CareProvider, CareProvider.id == CareOrder.provider_id),
-        who,
-    )
-    if cursor is not None:
-        stmt = stmt.where(CareOrder.id < cursor)
-    if status := choice_param(request, "status", ORDER_STATUSES):
-        stmt = stmt.where(CareOrder.status == status)
-    if month := request.query.get("month"):
-        stmt = stmt.where(CareOrder.quota_month == month[:7])
+    wanted = order_filter(request)
+    mine = (who.provider_id or -1) if who.role == "provider" else None
     async with runtime.sessions() as session:
-        rows = (await session.execute(stmt.order_by(CareOrder.id.desc()).limit(limit))).all()
+        rows = await order_rows(session, wanted, provider_id=mine)
     items = [
         {
             "id": o.id,
@@ -100,7 +92,7 @@ async def query_orders(request: web.Request, who: Principal) -> tuple[list[dict[
         }
         for o, elder, provider in rows
     ]
-    return items, limit
+    return items, wanted.limit
 
 
 @endpoint(
@@ -118,20 +110,20 @@ async def wishes(request: web.Request) -> web.Response:
     return page(items, limit)
 
 
+def wish_filter(request: web.Request) -> WishFilter:
+    """The wish list's filters from the query string (Invalid naming a bad one)."""
+    cursor, limit = page_args(request)
+    return WishFilter(
+        status=choice_param(request, "status", WISH_STATUSES), cursor=cursor, limit=limit
+    )
+
+
 async def query_wishes(request: web.Request, who: Principal) -> tuple[list[dict[str, Any]], int]:
     """Wishes for the request's filters; volunteers only the public ones."""
     runtime = request.app[RUNTIME]
-    cursor, limit = page_args(request)
-    stmt = select(Wish)
-    status = choice_param(request, "status", WISH_STATUSES)
-    if who.role == "volunteer":
-        stmt = stmt.where(Wish.status.in_(PUBLIC_STATUSES))
-    elif status:
-        stmt = stmt.where(Wish.status == status)
-    if cursor is not None:
-        stmt = stmt.where(Wish.id < cursor)
+    wanted = wish_filter(request)
     async with runtime.sessions() as session:
-        found = (await session.scalars(stmt.order_by(Wish.id.desc()).limit(limit))).all()
+        found = await wish_rows(session, wanted, public_only=who.role == "volunteer")
     items = [
         {
             "id": w.id,
@@ -144,4 +136,4 @@ async def query_wishes(request: web.Request, who: Principal) -> tuple[list[dict[
         }
         for w in found
     ]
-    return items, limit
+    return items, wanted.limit

@@ -9,12 +9,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 
 from bot.runtime import RUNTIME
 from bot.web.api.core import Param, Principal, choice_param, endpoint, principal
 from storage.accounts import audit
-from storage.community import Grid
+from storage.community import grid_id_of
 from storage.stats import LOCAL, Figures, Report, ticket_report
 
 STATS_ROLES = ("admin", "staff", "grid_worker")
@@ -60,7 +59,7 @@ async def _report(request: web.Request, who: Principal, start: datetime, end: da
         if who.role == "grid_worker" and grid_id is None:
             raise web.HTTPForbidden(text="this account is not linked to a grid")
         if code := request.query.get("grid"):
-            found = (await session.scalars(select(Grid.id).where(Grid.code == code))).first()
+            found = await grid_id_of(session, code)
             if found is None or (grid_id is not None and found != grid_id):
                 raise web.HTTPNotFound(text=f"no grid {code!r}")
             grid_id = found

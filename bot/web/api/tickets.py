@@ -5,10 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.responses import error
 from bot.runtime import RUNTIME
 from bot.web.api.core import (
     Param,
@@ -20,16 +17,14 @@ from bot.web.api.core import (
     page_args,
     principal,
 )
-from handlers import ticket_actions
-from handlers.sla import colour_clause, sla_colour
-from handlers.ticket_actions import ActionRefused
-from handlers.ticket_notices import tell_reporters
+from handlers import ticket_service
+from handlers.sla import sla_colour
 from storage.accounts import audit
 from storage.community import Grid, Worker
 from storage.privacy import mask_name, mask_phone, mask_text
 from storage.residents import Resident
-from storage.ticket_flow import TransitionError, accepted_by, move, record_event
-from storage.tickets import OPEN_STATUSES, Ticket, TicketEvent, ticket_by_number
+from storage.ticket_flow import accepted_by
+from storage.tickets import Ticket, TicketFilter
 
 BOARD_ROLES = ("admin", "staff", "grid_worker")
 MANAGERS = ("admin", "staff")
@@ -56,14 +51,8 @@ ITEM = {
     "assignee": "string?",
     "created_at": "string",
     "callback_needed": "boolean",
+    "urgent": "boolean",
 }
-
-
-def _scoped(stmt: Any, who: Principal) -> Any:
-    """A grid worker sees only their grid's tickets."""
-    if who.role == "grid_worker":
-        return stmt.where(Ticket.grid_id == (who.grid_id if who.grid_id is not None else -1))
-    return stmt
 
 
 def _item(
@@ -85,6 +74,7 @@ def _item(
         "assignee": assignee.name if assignee else None,
         "created_at": ticket.created_at.isoformat(),
         "callback_needed": ticket.callback_needed,
+        "urgent": ticket.urgent,
     }
 
 
@@ -109,50 +99,36 @@ async def list_tickets(request: web.Request) -> web.Response:
     return page(items, limit)
 
 
-async def query_tickets(request: web.Request, who: Principal) -> tuple[list[dict[str, Any]], int]:
-    """The board's rows for the request's filters, as this caller may see them."""
-    runtime = request.app[RUNTIME]
+def ticket_filter(request: web.Request) -> TicketFilter:
+    """The board's filters from the query string (Invalid naming a bad one): API and console."""
     cursor, limit = page_args(request)
     status = choice_param(request, "status", STATUSES)
     colour = choice_param(request, "colour", COLOURS)
     callback = choice_param(request, "callback", ("true", "false"))
-    stmt = _scoped(select(Ticket, Grid, Resident, Worker), who)
-    stmt = (
-        stmt.outerjoin(Grid, Grid.id == Ticket.grid_id)
-        .outerjoin(Resident, Resident.id == Ticket.reporter_id)
-        .outerjoin(Worker, Worker.id == Ticket.assignee_id)
+    return TicketFilter(
+        status=status,
+        category=request.query.get("category") or None,
+        grid=request.query.get("grid") or None,
+        colour=colour,
+        callback=None if callback is None else callback == "true",
+        cursor=cursor,
+        limit=limit,
     )
-    if cursor is not None:
-        stmt = stmt.where(Ticket.id < cursor)
-    if status:
-        stmt = stmt.where(Ticket.status == status)
-    if category := request.query.get("category"):
-        stmt = stmt.where(Ticket.category == category)
-    if grid := request.query.get("grid"):  # by id, so ix_tickets_grid_status_id gives the order
-        grid_id = select(Grid.id).where(Grid.code == grid).scalar_subquery()
-        stmt = stmt.where(Ticket.grid_id == grid_id)
-    if callback:
-        stmt = stmt.where(Ticket.callback_needed.is_(callback == "true"))
+
+
+async def query_tickets(request: web.Request, who: Principal) -> tuple[list[dict[str, Any]], int]:
+    """The board's rows for the request's filters, as this caller may see them."""
+    runtime = request.app[RUNTIME]
+    wanted = ticket_filter(request)
     now = runtime.clock()
-    if colour:
-        stmt = stmt.where(colour_clause(colour, now))
     async with runtime.sessions() as session:
-        rows = (await session.execute(stmt.order_by(Ticket.id.desc()).limit(limit))).all()
-    return [_item(t, g, r, w, sla_colour(t, now)) for t, g, r, w in rows], limit
+        rows = await ticket_service.board(session, who, wanted, now)
+    return [_item(t, g, r, w, sla_colour(t, now)) for t, g, r, w in rows], wanted.limit
 
 
 def _words(text: str | None, revealed: bool) -> str | None:
     """Residents' words as this viewer may see them: as typed when revealed, else masked."""
     return text if revealed or not text else mask_text(text)
-
-
-async def _visible(session: AsyncSession, request: web.Request, who: Principal) -> Ticket:
-    ticket = await ticket_by_number(session, request.match_info["number"])
-    if ticket is None or (
-        who.role == "grid_worker" and (who.grid_id is None or ticket.grid_id != who.grid_id)
-    ):  # another grid's ticket does not exist, nor any ticket for an account without a grid
-        raise web.HTTPNotFound(text="no such ticket")
-    return ticket
 
 
 @endpoint(
@@ -171,22 +147,15 @@ async def ticket_view(request: web.Request, who: Principal) -> dict[str, Any]:
     """One ticket with history; unmasked only for staff, admin and its acceptor (audited)."""
     runtime = request.app[RUNTIME]
     async with runtime.sessions() as session, session.begin():
-        ticket = await _visible(session, request, who)
-        reporter = await session.get(Resident, ticket.reporter_id)
-        grid = await session.get(Grid, ticket.grid_id) if ticket.grid_id else None
-        holder = await session.get(Worker, ticket.assignee_id) if ticket.assignee_id else None
-        events = (
-            await session.scalars(
-                select(TicketEvent)
-                .where(TicketEvent.ticket_id == ticket.id)
-                .order_by(TicketEvent.id)
-            )
-        ).all()
+        found = await ticket_service.ticket_detail(session, who, request.match_info["number"])
+        ticket, reporter, events = found.ticket, found.reporter, found.events
         reveal = who.sees_personal_details or accepted_by(ticket, who.worker_id)
         if reveal:  # every unmasked view is audited, whatever it shows
             audit(session, who.name, "view_personal", f"ticket:{ticket.number}", "ticket detail")
         phone = reporter.phone if reporter else None
-        body = _item(ticket, grid, reporter, holder, sla_colour(ticket, runtime.clock()))
+        body = _item(
+            ticket, found.grid, reporter, found.holder, sla_colour(ticket, runtime.clock())
+        )
         body["location"] = _words(ticket.location, reveal)
         body["description"] = _words(ticket.description, reveal)
         body["contact"] = (phone if reveal else mask_phone(phone)) if phone else None
@@ -219,19 +188,14 @@ async def dispatch_ticket(request: web.Request) -> web.Response:
     runtime, who = request.app[RUNTIME], principal(request)
     data = await json_body(request, ["worker"])
     async with runtime.sessions() as session, session.begin():
-        ticket = await _visible(session, request, who)
-        worker = (
-            await session.scalars(select(Worker).where(Worker.name == data["worker"]))
-        ).first()
-        if worker is None:
-            return error(400, "bad_request", f"no worker named {data['worker']!r}")
-        try:
-            await ticket_actions.assign(
-                session, runtime.services, ticket, runtime.clock(), worker, who.name
-            )
-        except ActionRefused as refused:
-            return error(409, "conflict", str(refused))
-        audit(session, who.name, "dispatch", f"ticket:{ticket.number}", worker.name)
+        ticket, worker = await ticket_service.staff_dispatch(
+            session,
+            runtime.services,
+            who,
+            request.match_info["number"],
+            data["worker"],
+            runtime.clock(),
+        )
         result = _item(ticket, None, None, worker, sla_colour(ticket, runtime.clock()))
     runtime.wake_outbox()
     return web.json_response(result)
@@ -250,8 +214,7 @@ async def comment_ticket(request: web.Request) -> web.Response:
     runtime, who = request.app[RUNTIME], principal(request)
     data = await json_body(request, ["note"])
     async with runtime.sessions() as session, session.begin():
-        ticket = await _visible(session, request, who)
-        await record_event(session, ticket, "comment", who.name, note=data["note"][:2000])
+        await ticket_service.comment(session, who, request.match_info["number"], data["note"])
     return web.json_response({"ok": True})
 
 
@@ -269,12 +232,9 @@ async def record_callback(request: web.Request) -> web.Response:
     runtime, who = request.app[RUNTIME], principal(request)
     data = await json_body(request, ["note"])
     async with runtime.sessions() as session, session.begin():
-        ticket = await _visible(session, request, who)
-        if not ticket.callback_needed or ticket.callback_done_at is not None:
-            return error(409, "conflict", "this ticket is not waiting for a call-back")
-        ticket.callback_done_at = runtime.clock()
-        await record_event(session, ticket, "callback", who.name, note=data["note"][:2000])
-        audit(session, who.name, "callback", f"ticket:{ticket.number}")
+        await ticket_service.record_callback(
+            session, who, request.match_info["number"], data["note"], runtime.clock()
+        )
     return web.json_response({"ok": True})
 
 
@@ -291,20 +251,11 @@ async def close_ticket(request: web.Request) -> web.Response:
     """POST /api/tickets/{number}/close {"note": "..."}: resolved (if open), then closed."""
     runtime, who = request.app[RUNTIME], principal(request)
     data = await json_body(request, ["note"])
-    note = data["note"][:500]
+    now = runtime.clock()
     async with runtime.sessions() as session, session.begin():
-        ticket = await _visible(session, request, who)
-        now = runtime.clock()
-        try:
-            if ticket.status in OPEN_STATUSES:
-                await move(session, ticket, "resolved", who.name, now, note=note)
-            await move(session, ticket, "closed", who.name, now, note=note)
-        except TransitionError:
-            return error(409, "conflict", f"ticket {ticket.number} is {ticket.status}")
-        await tell_reporters(
-            session, ticket, f"您的工单 {ticket.number} 已办结：{note[:100]}", "ticket_closed"
+        ticket = await ticket_service.close(
+            session, who, request.match_info["number"], data["note"], now
         )
-        audit(session, who.name, "close", f"ticket:{ticket.number}", note[:100])
         item = _item(ticket, None, None, None, sla_colour(ticket, now))
     runtime.wake_outbox()
     return web.json_response(item)

@@ -10,14 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.responses import error
-from bot.runtime import RUNTIME, Runtime
+from bot.runtime import RUNTIME
 from bot.web.api.accounts import api_token_lifetime
 from bot.web.api.core import (
     ALL_ROLES,
-    Principal,
     bearer_token,
     endpoint,
     json_body,
@@ -25,6 +23,12 @@ from bot.web.api.core import (
     page_args,
     path_id,
     principal,
+)
+from handlers.accounts import (
+    existing_user,
+    revoke_token_by_id,
+    revoke_user_tokens,
+    set_user_active,
 )
 from storage.accounts import (
     ApiToken,
@@ -34,11 +38,7 @@ from storage.accounts import (
     list_users,
     live_token_counts,
     live_tokens_of,
-    revoke_token,
     revoke_token_value,
-    revoke_tokens_of,
-    set_active,
-    user_by_id,
 )
 
 ADMIN = ("admin",)
@@ -75,56 +75,6 @@ def _token_item(token: ApiToken) -> dict[str, Any]:
     }
 
 
-async def _user(request: web.Request, session: AsyncSession) -> User:
-    return await _user_by_id(session, path_id(request, "user"))
-
-
-async def _user_by_id(session: AsyncSession, user_id: int | None) -> User:
-    user = await user_by_id(session, user_id) if user_id is not None else None
-    if user is None:
-        raise web.HTTPNotFound(text="no such user")
-    return user
-
-
-async def revoke_user_tokens(
-    runtime: Runtime, who: Principal, user_id: int | None
-) -> tuple[User, int]:
-    """Delete every token of a user (audited); the user and how many there were."""
-    async with runtime.sessions() as session, session.begin():
-        user = await _user_by_id(session, user_id)
-        revoked = await revoke_tokens_of(session, user.id)
-        audit(session, who.name, "revoke_tokens", f"user:{user.username}", f"{revoked} tokens")
-    return user, revoked
-
-
-async def revoke_token_by_id(
-    runtime: Runtime, who: Principal, token_id: int | None
-) -> tuple[ApiToken, str]:
-    """Delete one token (audited); the token and whose it was."""
-    async with runtime.sessions() as session, session.begin():
-        token = await revoke_token(session, token_id) if token_id is not None else None
-        if token is None:
-            raise web.HTTPNotFound(text="no such token")
-        user = await user_by_id(session, token.user_id)
-        username = user.username if user else "?"
-        audit(session, who.name, "revoke_token", f"user:{username}", f"token {token.id}")
-    return token, username
-
-
-async def set_user_active(
-    runtime: Runtime, who: Principal, user_id: int | None, active: bool
-) -> User:
-    """Deactivate (revoking every token) or reactivate a user, audited; not oneself."""
-    async with runtime.sessions() as session, session.begin():
-        user = await _user_by_id(session, user_id)
-        if not active and who.user_id == user.id:
-            raise web.HTTPConflict(text="you cannot deactivate your own account")
-        revoked = await set_active(session, user, active)
-        action = "reactivate_user" if active else "deactivate_user"
-        audit(session, who.name, action, f"user:{user.username}", f"{revoked} tokens revoked")
-    return user
-
-
 @endpoint(
     "GET",
     "/api/users",
@@ -156,7 +106,7 @@ async def tokens(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     cursor, limit = page_args(request)
     async with runtime.sessions() as session:
-        user = await _user(request, session)
+        user = await existing_user(session, path_id(request, "user"))
         rows = await live_tokens_of(session, user.id, runtime.clock(), cursor, limit)
     return page([_token_item(t) for t in rows], limit)
 
@@ -176,7 +126,7 @@ async def new_token(request: web.Request) -> web.Response:
     data = await json_body(request, [])
     label = str(data.get("label") or "api").strip()[:64] or "api"
     async with runtime.sessions() as session, session.begin():
-        user = await _user(request, session)
+        user = await existing_user(session, path_id(request, "user"))
         if not user.active:
             return error(409, "conflict", "the user is deactivated; reactivate them first")
         expires = runtime.clock() + api_token_lifetime(request)
@@ -195,9 +145,10 @@ async def new_token(request: web.Request) -> web.Response:
 )
 async def revoke_all(request: web.Request) -> web.Response:
     """POST /api/users/{id}/tokens/revoke: their sessions and API tokens stop at once."""
-    user, revoked = await revoke_user_tokens(
-        request.app[RUNTIME], principal(request), path_id(request, "user")
-    )
+    async with request.app[RUNTIME].sessions() as session, session.begin():
+        user, revoked = await revoke_user_tokens(
+            session, principal(request).name, path_id(request, "user")
+        )
     return web.json_response({"username": user.username, "revoked": revoked})
 
 
@@ -210,9 +161,10 @@ async def revoke_all(request: web.Request) -> web.Response:
 )
 async def revoke_one(request: web.Request) -> web.Response:
     """POST /api/tokens/{id}/revoke (the ids are in GET /api/users/{id}/tokens)."""
-    token, username = await revoke_token_by_id(
-        request.app[RUNTIME], principal(request), path_id(request, "token")
-    )
+    async with request.app[RUNTIME].sessions() as session, session.begin():
+        token, username = await revoke_token_by_id(
+            session, principal(request).name, path_id(request, "token")
+        )
     return web.json_response({"id": token.id, "username": username, "label": token.label})
 
 
@@ -226,9 +178,11 @@ async def revoke_one(request: web.Request) -> web.Response:
 )
 async def deactivate(request: web.Request) -> web.Response:
     """POST /api/users/{id}/deactivate."""
-    user = await set_user_active(
-        request.app[RUNTIME], principal(request), path_id(request, "user"), False
-    )
+    who = principal(request)
+    async with request.app[RUNTIME].sessions() as session, session.begin():
+        user = await set_user_active(
+            session, who.name, who.user_id, path_id(request, "user"), False
+        )
     return web.json_response(_user_item(user, 0))  # every token revoked
 
 
@@ -241,9 +195,9 @@ async def deactivate(request: web.Request) -> web.Response:
 )
 async def reactivate(request: web.Request) -> web.Response:
     """POST /api/users/{id}/reactivate (no old token comes back)."""
-    user = await set_user_active(
-        request.app[RUNTIME], principal(request), path_id(request, "user"), True
-    )
+    who = principal(request)
+    async with request.app[RUNTIME].sessions() as session, session.begin():
+        user = await set_user_active(session, who.name, who.user_id, path_id(request, "user"), True)
     return web.json_response(_user_item(user, 0))  # no token revived
 
 

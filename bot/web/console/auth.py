@@ -1,4 +1,9 @@
-"""Console sessions: a login form, an HttpOnly SameSite cookie, CSRF tokens on every form."""
+"""Console sessions: a login form, an HttpOnly SameSite cookie, CSRF tokens on every form.
+
+The login form has one too, before there is a session: GET /admin/login sets a random nonce
+in its own HttpOnly, SameSite=Strict cookie and puts an HMAC of it in the form; the POST must
+bring both. A page elsewhere cannot log a browser in (to an account of the attacker's).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,8 @@ from bot.web.proxies import client_address
 from storage.accounts import audit, revoke_token_value, user_by_id
 
 COOKIE = "linli_session"
+LOGIN_COOKIE = "linli_login"
+LOGIN_PATH = "/admin/login"
 Page = Callable[[web.Request, Principal], Awaitable[web.StreamResponse]]
 
 
@@ -34,11 +41,55 @@ def _key(request: web.Request) -> bytes:
     return secret.encode() if secret else _fallback_key()
 
 
+def _mac(request: web.Request, purpose: str, value: str) -> str:
+    digest = hashlib.sha256(value.encode()).hexdigest()
+    return hmac.new(_key(request), f"{purpose}:{digest}".encode(), hashlib.sha256).hexdigest()
+
+
 def csrf_token(request: web.Request) -> str:
     """The CSRF token of this session: forms carry it, POSTs must return it."""
-    session = request.cookies.get(COOKIE, "")
-    digest = hashlib.sha256(session.encode()).hexdigest()
-    return hmac.new(_key(request), f"csrf:{digest}".encode(), hashlib.sha256).hexdigest()
+    return _mac(request, "csrf", request.cookies.get(COOKIE, ""))
+
+
+def login_nonce(request: web.Request) -> str:
+    """The login form's nonce: the browser's, or a new one."""
+    nonce = request.cookies.get(LOGIN_COOKIE, "")
+    return nonce if 32 <= len(nonce) <= 64 else secrets.token_urlsafe(32)
+
+
+def login_token(request: web.Request, nonce: str) -> str:
+    """The CSRF token the login form carries for a nonce."""
+    return _mac(request, "login", nonce)
+
+
+def set_login_nonce(response: web.StreamResponse, request: web.Request, nonce: str) -> None:
+    """Keep the login form's nonce in the browser (HttpOnly, SameSite=Strict, login path)."""
+    response.set_cookie(
+        LOGIN_COOKIE,
+        nonce,
+        max_age=int(session_lifetime(request).total_seconds()),
+        httponly=True,
+        samesite="Strict",
+        secure=_https(request),
+        path=LOGIN_PATH,
+    )
+
+
+def end_login_form(response: web.StreamResponse) -> None:
+    """Drop the login form's nonce once it has served."""
+    response.del_cookie(LOGIN_COOKIE, path=LOGIN_PATH)
+
+
+def check_login_csrf(request: web.Request, form: MultiDictProxy[Any]) -> bool:
+    """True when a POSTed login form carries the token of this browser's login nonce."""
+    nonce, given = request.cookies.get(LOGIN_COOKIE, ""), str(form.get("csrf", ""))
+    if not (32 <= len(nonce) <= 64) or not given:
+        return False
+    return hmac.compare_digest(given, login_token(request, nonce))
+
+
+def _https(request: web.Request) -> bool:
+    return request.secure or request.headers.get("X-Forwarded-Proto") == "https"
 
 
 async def check_csrf(request: web.Request) -> MultiDictProxy[Any]:
@@ -112,6 +163,6 @@ def set_session(response: web.StreamResponse, request: web.Request, token: str) 
         max_age=int(session_lifetime(request).total_seconds()),
         httponly=True,
         samesite="Strict",
-        secure=request.secure or request.headers.get("X-Forwarded-Proto") == "https",
+        secure=_https(request),
         path="/",
     )

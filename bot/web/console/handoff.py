@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.runtime import RUNTIME
 from bot.web.api.core import Principal
 from bot.web.console.auth import check_csrf, page
+from bot.web.console.notices import back_with
 from bot.web.console.views import base_context
-from handlers.handoff import conversation_number, release, staff_reply
-from storage.accounts import audit
+from handlers.errors import Conflict
+from handlers.handoff import conversation_number, release_held, reply_as_staff
 from storage.base import row_id
 from storage.privacy import mask_name
-from storage.residents import Conversation, Resident
+from storage.residents import handoff_queue
 
 MANAGERS = ("admin", "staff")
 
@@ -26,15 +23,7 @@ MANAGERS = ("admin", "staff")
 async def desk(request: web.Request, who: Principal) -> web.Response:
     """GET /admin/handoff: every conversation handed to staff, oldest wait first."""
     async with request.app[RUNTIME].sessions() as session:
-        rows = (
-            await session.execute(
-                select(Conversation, Resident.name)
-                .join(Resident, Resident.id == Conversation.resident_id)
-                .where(Conversation.handed_off.is_(True))
-                .order_by(Conversation.last_message_at)
-                .limit(200)
-            )
-        ).all()
+        rows = await handoff_queue(session)
     items = [
         {
             "id": c.id,
@@ -51,30 +40,20 @@ async def desk(request: web.Request, who: Principal) -> web.Response:
     return aiohttp_jinja2.render_template("handoff.html", request, context)
 
 
-async def _held(request: web.Request, session: AsyncSession) -> Conversation:
-    raw = request.match_info["id"]
-    number = row_id(raw)
-    conversation = await session.get(Conversation, number) if number else None
-    if conversation is None:
-        raise web.HTTPNotFound(text="no such conversation")
-    return conversation
-
-
 @page(*MANAGERS)
 async def answer(request: web.Request, who: Principal) -> web.Response:
     """POST /admin/handoff/{id}/reply: the text goes to the resident on their platform."""
     form = await check_csrf(request)
     text = str(form.get("text", "")).strip()[:2000]
     runtime = request.app[RUNTIME]
-    message = "请先写好回复内容"
+    code = "reply_empty"
     if text:
         async with runtime.sessions() as session, session.begin():
-            conversation = await _held(request, session)
-            staff_reply(session, conversation, text)
-            audit(session, who.name, "staff_reply", f"conversation:{conversation.id}")
+            number = row_id(request.match_info["id"])
+            await reply_as_staff(session, number, text, who.name, held_only=False)
         runtime.wake_outbox()
-        message = "已发送给居民"
-    raise web.HTTPSeeOther("/admin/handoff?" + urlencode({"m": message}))
+        code = "reply_sent"
+    raise back_with("/admin/handoff", code)
 
 
 @page(*MANAGERS)
@@ -83,13 +62,13 @@ async def give_back(request: web.Request, who: Principal) -> web.Response:
     await check_csrf(request)
     runtime = request.app[RUNTIME]
     async with runtime.sessions() as session, session.begin():
-        conversation = await _held(request, session)
-        done = await release(session, conversation, who.name)
-        if done:
-            audit(session, who.name, "release", f"conversation:{conversation.id}")
+        try:
+            await release_held(session, row_id(request.match_info["id"]), who.name)
+            done = True
+        except Conflict:
+            done = False
     runtime.wake_outbox()
-    message = "已交还机器人" if done else "这个会话不在人工服务中"
-    raise web.HTTPSeeOther("/admin/handoff?" + urlencode({"m": message}))
+    raise back_with("/admin/handoff", "released" if done else "not_handed_off")
 
 
 def register(app: web.Application) -> None:

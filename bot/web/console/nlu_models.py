@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import func, select
 
 from bot.retraining import RetrainBusy, SwitchFailed, activate, current_live, request_retrain
 from bot.runtime import RUNTIME
 from bot.web.api.core import Principal
 from bot.web.api.nlu_models import SWITCH_ROLES, VIEW_ROLES, candidate_id, candidate_view, live_view
 from bot.web.console.auth import check_csrf, page
+from bot.web.console.notices import back_with
 from bot.web.console.views import base_context
 from storage.nlu_models import RUNNING, candidates
-from storage.nlu_review import NluCorrection
+from storage.nlu_review import correction_count
 
+log = logging.getLogger(__name__)
 SHOWN = 10
 STATUS_WORDS = {
     "training": "训练中",
@@ -60,7 +61,7 @@ async def models_page(request: web.Request, who: Principal) -> web.Response:
     """GET /admin/nlu/models: the live model and the latest candidates side by side."""
     async with request.app[RUNTIME].sessions() as session:
         found = await candidates(session, None, SHOWN)
-        pending = await session.scalar(select(func.count(NluCorrection.id)))
+        pending = await correction_count(session)
     live = live_view(await current_live(request.app))
     items = []
     for candidate in found:
@@ -80,8 +81,8 @@ async def models_page(request: web.Request, who: Principal) -> web.Response:
     return aiohttp_jinja2.render_template("nlu_models.html", request, context)
 
 
-def _back(message: str) -> web.HTTPSeeOther:
-    return web.HTTPSeeOther("/admin/nlu/models?" + urlencode({"m": message}))
+def _back(code: str, **numbers: int) -> web.HTTPSeeOther:
+    return back_with("/admin/nlu/models", code, **numbers)
 
 
 @page(*VIEW_ROLES)
@@ -91,8 +92,8 @@ async def retrain(request: web.Request, who: Principal) -> web.Response:
     try:
         candidate = await request_retrain(request.app, who.name)
     except RetrainBusy:
-        raise _back("已有一个模型正在训练，请等它完成后再试") from None
-    raise _back(f"候选模型 #{candidate.id} 开始训练（含 {candidate.corrections} 条纠正）")
+        raise _back("retrain_busy") from None
+    raise _back("retrain_started", n=candidate.id, k=candidate.corrections)
 
 
 @page(*SWITCH_ROLES)
@@ -103,11 +104,12 @@ async def switch(request: web.Request, who: Principal) -> web.Response:
     try:
         await activate(request.app, number, who.name)
     except SwitchFailed as failed:
-        names = "、".join(failed.failed)
-        raise _back(f"切换失败，这些 NLU 服务没有加载新模型：{names}；记录未改变") from None
+        log.warning("candidate %s not switched in by %r: %s", number, who.name, failed)
+        raise _back("switch_failed", n=number) from None
     except web.HTTPConflict as refused:
-        raise _back(f"不能切换：{refused.text}") from None
-    raise _back(f"已切换到候选模型 #{number}")
+        log.info("candidate %s not switched in: %s", number, refused.text)
+        raise _back("switch_refused", n=number) from None
+    raise _back("switched", n=number)
 
 
 def register(app: web.Application) -> None:

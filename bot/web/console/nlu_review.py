@@ -2,31 +2,28 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import func, select
 
 from bot.runtime import RUNTIME
 from bot.web.api.core import Principal
 from bot.web.api.nlu_review import REVIEW_ROLES
 from bot.web.console.auth import check_csrf, page
+from bot.web.console.notices import back_with
 from bot.web.console.views import base_context
-from handlers.retention import ERASED
+from handlers import nlu_review as review
+from handlers.errors import Conflict, Invalid
 from nlu.contract import known_intents
-from storage.accounts import audit
 from storage.base import row_id
-from storage.messages import Message
-from storage.nlu_review import NluCorrection, correct, doubtful_messages
+from storage.nlu_review import correction_count, doubtful_messages
 from storage.privacy import mask_text
 
 SHOWN = 50
 UNSURE_BELOW = 0.6  # the API's default for "doubtful"
 
 
-def _back(message: str) -> web.HTTPSeeOther:
-    return web.HTTPSeeOther("/admin/nlu/review?" + urlencode({"m": message}))
+def _back(code: str, **numbers: int) -> web.HTTPSeeOther:
+    return back_with("/admin/nlu/review", code, **numbers)
 
 
 @page(*REVIEW_ROLES)
@@ -34,7 +31,7 @@ async def review_page(request: web.Request, who: Principal) -> web.Response:
     """GET /admin/nlu/review: unsure or fallback messages, newest first, each with a form."""
     async with request.app[RUNTIME].sessions() as session:
         found = await doubtful_messages(session, UNSURE_BELOW, None, SHOWN)
-        done = await session.scalar(select(func.count(NluCorrection.id)))
+        done = await correction_count(session)
     items = [
         {
             "id": m.id,
@@ -61,18 +58,15 @@ async def relabel(request: web.Request, who: Principal) -> web.Response:
     """POST /admin/nlu/review/{id}: record the intent the message really had."""
     form = await check_csrf(request)
     intent = str(form.get("intent", "")).strip()
-    if intent not in known_intents():
-        raise _back("请选择一个有效的意图")
     number = row_id(request.match_info["id"])
     async with request.app[RUNTIME].sessions() as session, session.begin():
-        message = await session.get(Message, number) if number else None
-        if message is None or message.direction != "in":
-            raise web.HTTPNotFound(text="no such inbound message")
-        if message.text in (None, ERASED):
-            raise _back("这条消息的文字已按保存期限删除，不能再标注")
-        await correct(session, message, intent, who.name)
-        audit(session, who.name, "relabel", f"message:{message.id}", intent)
-    raise _back(f"已把消息 #{number} 标为 {intent}")
+        try:
+            message = await review.relabel(session, number, intent, who.name)
+        except Invalid:
+            raise _back("intent_invalid") from None
+        except Conflict:
+            raise _back("text_erased") from None
+    raise _back("relabelled", n=message.id)
 
 
 def register(app: web.Application) -> None:

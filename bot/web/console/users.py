@@ -1,21 +1,21 @@
 """Accounts in the console (admins): users with their tokens, deactivate, revoke.
 
-The same operations as the API's (bot/web/api/tokens.py), each audited; a token is listed by
+The same operations as the API's (handlers/accounts.py), each audited; a token is listed by
 its label and dates, never its value.
 """
 
 from __future__ import annotations
-
-from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from bot.runtime import RUNTIME
 from bot.web.api.core import Principal
-from bot.web.api.tokens import revoke_token_by_id, revoke_user_tokens, set_user_active
 from bot.web.console.auth import check_csrf, page
+from bot.web.console.notices import back_with
 from bot.web.console.views import base_context
+from handlers.accounts import revoke_token_by_id, revoke_user_tokens, set_user_active
+from handlers.errors import Conflict
 from storage.accounts import list_users, live_token_counts, live_tokens_of, user_by_id
 from storage.base import row_id
 
@@ -29,9 +29,8 @@ ROLE_WORDS = {
 MAX_ROWS = 200
 
 
-def _back(user_id: int | None, message: str) -> web.HTTPSeeOther:
-    where = f"/admin/users/{user_id}" if user_id else "/admin/users"
-    return web.HTTPSeeOther(f"{where}?" + urlencode({"m": message}))
+def _back(user_id: int | None, code: str, **numbers: int) -> web.HTTPSeeOther:
+    return back_with(f"/admin/users/{user_id}" if user_id else "/admin/users", code, **numbers)
 
 
 @page("admin")
@@ -66,10 +65,11 @@ async def deactivate(request: web.Request, who: Principal) -> web.Response:
     await check_csrf(request)
     user_id = row_id(request.match_info["id"])
     try:
-        user = await set_user_active(request.app[RUNTIME], who, user_id, False)
-    except web.HTTPConflict:
-        raise _back(user_id, "不能停用自己的账号") from None
-    raise _back(user_id, f"已停用 {user.username}，其令牌已全部注销")
+        async with request.app[RUNTIME].sessions() as session, session.begin():
+            await set_user_active(session, who.name, who.user_id, user_id, False)
+    except Conflict:
+        raise _back(user_id, "self_deactivate") from None
+    raise _back(user_id, "user_deactivated")
 
 
 @page("admin")
@@ -77,8 +77,9 @@ async def reactivate(request: web.Request, who: Principal) -> web.Response:
     """POST /admin/users/{id}/reactivate: may log in again (no old token comes back)."""
     await check_csrf(request)
     user_id = row_id(request.match_info["id"])
-    user = await set_user_active(request.app[RUNTIME], who, user_id, True)
-    raise _back(user_id, f"已启用 {user.username}，需重新登录")
+    async with request.app[RUNTIME].sessions() as session, session.begin():
+        await set_user_active(session, who.name, who.user_id, user_id, True)
+    raise _back(user_id, "user_reactivated")
 
 
 @page("admin")
@@ -86,18 +87,18 @@ async def revoke_all(request: web.Request, who: Principal) -> web.Response:
     """POST /admin/users/{id}/tokens/revoke: every session and API token of the user ends."""
     await check_csrf(request)
     user_id = row_id(request.match_info["id"])
-    user, revoked = await revoke_user_tokens(request.app[RUNTIME], who, user_id)
-    raise _back(user_id, f"已注销 {user.username} 的 {revoked} 个令牌")
+    async with request.app[RUNTIME].sessions() as session, session.begin():
+        _, revoked = await revoke_user_tokens(session, who.name, user_id)
+    raise _back(user_id, "tokens_revoked", n=revoked)
 
 
 @page("admin")
 async def revoke_one(request: web.Request, who: Principal) -> web.Response:
     """POST /admin/tokens/{id}/revoke: one token ends."""
     await check_csrf(request)
-    token, username = await revoke_token_by_id(
-        request.app[RUNTIME], who, row_id(request.match_info["id"])
-    )
-    raise _back(token.user_id, f"已注销 {username} 的令牌（{token.label}）")
+    async with request.app[RUNTIME].sessions() as session, session.begin():
+        token, _ = await revoke_token_by_id(session, who.name, row_id(request.match_info["id"]))
+    raise _back(token.user_id, "token_revoked", n=token.id)
 
 
 def register(app: web.Application) -> None:

@@ -11,22 +11,32 @@ from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import select
 
 from bot.runtime import RUNTIME
 from bot.web.api.core import Principal
 from bot.web.api.messages import query_messages, query_transcript
 from bot.web.api.stats import stats_csv, stats_rows
 from bot.web.api.tickets import query_tickets, ticket_view
-from bot.web.console.auth import check_csrf, csrf_token, log_in, log_out, page, set_session
+from bot.web.console.auth import (
+    check_csrf,
+    check_login_csrf,
+    csrf_token,
+    end_login_form,
+    log_in,
+    log_out,
+    login_nonce,
+    login_token,
+    page,
+    set_login_nonce,
+    set_session,
+)
+from bot.web.console.notices import back_with, notice_text
 from bot.web.logins import LoginRefused
-from handlers import ticket_actions
+from handlers import ticket_service
+from handlers.errors import Conflict, Invalid, NotFound
 from handlers.sla import COLOUR_WORDS
-from handlers.ticket_actions import STEP_WORDS, ActionRefused
-from storage.accounts import audit
-from storage.community import Worker
-from storage.ticket_flow import record_event
-from storage.tickets import ticket_by_number
+from handlers.ticket_actions import STEP_WORDS
+from storage.community import worker_names
 
 BOARD = ("admin", "staff", "grid_worker")
 MANAGERS = ("admin", "staff")
@@ -53,7 +63,7 @@ def base_context(request: web.Request, who: Principal | None, **extra: Any) -> d
         "labels": services.category_labels,
         "status_words": STEP_WORDS,
         "colour_words": COLOUR_WORDS,
-        "message": request.query.get("m", ""),
+        "message": notice_text(request.query),
         **extra,
     }
 
@@ -63,14 +73,25 @@ async def home(request: web.Request) -> web.Response:
     raise web.HTTPFound("/admin/tickets")
 
 
+def _login_page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
+    """The login form with its CSRF token, and the cookie holding the nonce it is made from."""
+    nonce = login_nonce(request)
+    context = base_context(request, None, error=error, csrf=login_token(request, nonce))
+    response = aiohttp_jinja2.render_template("login.html", request, context, status=status)
+    set_login_nonce(response, request, nonce)
+    return response
+
+
 async def login_form(request: web.Request) -> web.Response:
     """GET /admin/login."""
-    return aiohttp_jinja2.render_template("login.html", request, base_context(request, None))
+    return _login_page(request)
 
 
 async def login(request: web.Request) -> web.Response:
     """POST /admin/login: a session cookie, or the form again with a reason."""
     form = await request.post()
+    if not check_login_csrf(request, form):
+        return _login_page(request, "登录页面已过期或来自别的网站，请重新输入后登录。", 403)
     username, password = str(form.get("username", ""))[:64], str(form.get("password", ""))
     try:
         token = await log_in(request, username.strip(), password)
@@ -78,14 +99,13 @@ async def login(request: web.Request) -> web.Response:
         error = LOGIN_REFUSED.get(refused.status, LOGIN_BUSY)
         if refused.retry_after:
             error += f"请 {refused.retry_after} 秒后再试。"
-        context = base_context(request, None, error=error)
-        response = aiohttp_jinja2.render_template("login.html", request, context)
-        response.set_status(refused.status)
+        response = _login_page(request, error, refused.status)
         if refused.retry_after:
             response.headers["Retry-After"] = refused.retry_after
         return response
     response = web.HTTPSeeOther("/admin/tickets")
     set_session(response, request, token)
+    end_login_form(response)
     raise response
 
 
@@ -101,13 +121,14 @@ async def logout(request: web.Request) -> web.Response:
 @page(*BOARD)
 async def board(request: web.Request, who: Principal) -> web.Response:
     """GET /admin/tickets: the board with colours and filters."""
+    problem = {}
     try:
         items, limit = await query_tickets(request, who)
-    except web.HTTPBadRequest as bad:
-        items, limit = [], 0
-        request = request.clone(rel_url=request.rel_url.with_query({"m": bad.text or ""}))
+    except Invalid as bad:  # the filter's own fixed text, not the link's
+        items, limit, problem = [], 0, {"message": bad.reason}
     query = {k: v for k, v in request.query.items() if k != "cursor"}
-    next_page = urlencode({**query, "cursor": items[-1]["id"]}) if len(items) == limit else ""
+    full = bool(items) and len(items) == limit  # a bad filter: no items, no next page
+    next_page = urlencode({**query, "cursor": items[-1]["id"]}) if full else ""
     context = base_context(
         request,
         who,
@@ -116,6 +137,7 @@ async def board(request: web.Request, who: Principal) -> web.Response:
         filters=request.query,
         colours=list(COLOUR_NAMES.items()),
         statuses=list(STEP_WORDS.items()),
+        **problem,
     )
     return aiohttp_jinja2.render_template("tickets.html", request, context)
 
@@ -125,7 +147,7 @@ async def ticket(request: web.Request, who: Principal) -> web.Response:
     """GET /admin/tickets/{number}."""
     view = await ticket_view(request, who)
     async with request.app[RUNTIME].sessions() as session:
-        names = (await session.scalars(select(Worker.name).order_by(Worker.id))).all()
+        names = await worker_names(session)
     context = base_context(request, who, t=view, workers=names, manager=who.role in MANAGERS)
     return aiohttp_jinja2.render_template("ticket.html", request, context)
 
@@ -135,21 +157,19 @@ async def dispatch(request: web.Request, who: Principal) -> web.Response:
     """POST /admin/tickets/{number}/dispatch: give it to the chosen worker."""
     form = await check_csrf(request)
     runtime, number = request.app[RUNTIME], request.match_info["number"]
+    name = str(form.get("worker", ""))
     async with runtime.sessions() as session, session.begin():
-        found = await ticket_by_number(session, number)
-        stmt = select(Worker).where(Worker.name == str(form.get("worker", "")))
-        worker = (await session.scalars(stmt)).first()
-        if found is None or worker is None:
-            raise web.HTTPNotFound(text="no such ticket or worker")
         try:
-            message = await ticket_actions.assign(
-                session, runtime.services, found, runtime.clock(), worker, who.name
+            await ticket_service.staff_dispatch(
+                session, runtime.services, who, number, name, runtime.clock()
             )
-            audit(session, who.name, "dispatch", f"ticket:{number}", worker.name)
-        except ActionRefused as refused:
-            message = str(refused)
+            code = "dispatched"
+        except (NotFound, Invalid):
+            raise web.HTTPNotFound(text="no such ticket or worker") from None
+        except Conflict:
+            code = "dispatch_refused"
     runtime.wake_outbox()
-    raise web.HTTPSeeOther(f"/admin/tickets/{number}?" + urlencode({"m": message}))
+    raise back_with(f"/admin/tickets/{number}", code, n=number)
 
 
 @page(*MANAGERS)
@@ -159,12 +179,8 @@ async def comment(request: web.Request, who: Principal) -> web.Response:
     runtime, number = request.app[RUNTIME], request.match_info["number"]
     note = str(form.get("note", "")).strip()[:2000]
     async with runtime.sessions() as session, session.begin():
-        found = await ticket_by_number(session, number)
-        if found is None:
-            raise web.HTTPNotFound(text="no such ticket")
-        if note:
-            await record_event(session, found, "comment", who.name, note=note)
-    raise web.HTTPSeeOther(f"/admin/tickets/{number}?" + urlencode({"m": "已添加备注"}))
+        await ticket_service.comment(session, who, number, note)
+    raise back_with(f"/admin/tickets/{number}", "comment_added")
 
 
 @page(*MANAGERS)

@@ -1,0 +1,1 @@
+"""The conversation scenario suite: data (*.yml, FORMAT.md), loader, runner and judge."""
