@@ -21,6 +21,7 @@ async def test_numbers_past_every_id_and_odd_digits_are_answered_not_crashed(api
         assert (await api.get(f"{path}?cursor=²", headers=ADMIN)).status == 400
     assert (await api.get("/api/conversations/99999999999/messages", headers=ADMIN)).status == 404
     assert (await api.get("/api/conversations/١/messages", headers=ADMIN)).status == 400
+    assert (await api.get("/api/nlu/models/³", headers=ADMIN)).status == 400  # was a 500
     resp = await api.post("/api/conversations/99999999999/release", headers=ADMIN)
     assert resp.status == 404
     resp = await api.post("/api/nlu/review/99999999999", json={"intent": "greet"}, headers=ADMIN)

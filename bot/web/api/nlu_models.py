@@ -75,7 +75,7 @@ def live_view(live: LiveModel) -> dict[str, Any]:
 def candidate_id(request: web.Request) -> int:
     """The {id} of the path as a number, or 400."""
     raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 12:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:  # not "³" (a digit to isdigit)
         raise web.HTTPBadRequest(text="the model id is a whole number")
     return int(raw)
 
