@@ -80,7 +80,7 @@ from tests.support import Receiver, make_settings, message_body, post_signed, se
 REPO = Path(__file__).resolve().parents[2]
 REPORT = REPO / "var" / "scenario-report.json"
 START = datetime(2026, 11, 30, 10, 0, tzinfo=SHANGHAI)  # a Monday morning
-ADMIN_TOKEN = "scenario-admin-token-0123456789"
+ADMIN_TOKEN = "scenario-admin-token-0123456789abcdef"
 GROUP_CHAT = "grid-group-G01"
 GROUP_NAME = "王阿姨"  # the display name a group chat gives the member
 TURN_SECONDS = 90.0  # a turn not idle after this long is a harness error
