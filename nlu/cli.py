@@ -10,12 +10,12 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 from nlu import paths
-from nlu.client import NLUClient, NLUUnavailable, ParseResult
+from nlu.client import NLUUnavailable, ParseResult
 from nlu.evaluate import (  # re-exported: the evaluation maths used to live here
     Example,
     Report,
@@ -24,9 +24,11 @@ from nlu.evaluate import (  # re-exported: the evaluation maths used to live her
     evaluate_examples,
     parse_annotated,
     read_examples,
+    read_hard_negatives,
 )
 from nlu.evaluate_report import machine, write
 from nlu.evaluate_run import PredictionCache, run
+from nlu.evaluate_server import ServerReader, read_all, served_model
 from nlu.evaluate_systems import (
     RASA_DEFAULT_CONFIG,
     RasaPipeline,
@@ -40,7 +42,6 @@ from nlu.train import TrainingError, train
 logger = logging.getLogger(__name__)
 
 DEFAULT_NLU_URL = "http://127.0.0.1:5005"
-_CONCURRENCY = 4
 __all__ = [
     "Example",
     "Report",
@@ -75,15 +76,8 @@ def nlu_server(url: str | None = None) -> Iterator[list[str]]:
 
 
 async def _parse_all(urls: Sequence[str], texts: Sequence[str]) -> list[ParseResult]:
-    """Parse texts through the given servers, a few at a time, keeping their order."""
-    limit = asyncio.Semaphore(_CONCURRENCY)
-    async with NLUClient(urls, timeout=30.0) as client:
-
-        async def one(text: str) -> ParseResult:
-            async with limit:
-                return await client.parse(text)
-
-        return list(await asyncio.gather(*(one(t) for t in texts)))
+    """Read texts through the given servers the product's way, keeping their order."""
+    return await read_all(urls, texts)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -132,11 +126,19 @@ def format_report(report: Report) -> str:
     lines.append(f"accuracy {report.accuracy:.3f}   macro-F1 {report.macro_f1:.3f}")
     if report.entities:
         lines.append("")
-        lines.append(f"{'entity':<{width}}  precision  recall     f1  support")
+        lines.append(f"{'entity':<{width}}  precision  recall     f1  overlap-f1  support")
         for name, s in report.entities.items():
+            over = report.entities_overlap.get(name)
             lines.append(
-                f"{name:<{width}}  {s.precision:9.3f}  {s.recall:6.3f}  {s.f1:5.3f}  {s.support:7d}"
+                f"{name:<{width}}  {s.precision:9.3f}  {s.recall:6.3f}  {s.f1:5.3f}  "
+                f"{over.f1 if over else 0.0:10.3f}  {s.support:7d}"
             )
+    hard = report.hard_negatives
+    if hard is not None:
+        lines.append(
+            f"\nhard negatives: {hard.right}/{hard.total} intent right, "
+            f"{hard.not_report}/{hard.total} not read as a report"
+        )
     lines.append(f"\n{len(report.errors)} example(s) with a wrong intent or entity")
     return "\n".join(lines)
 
@@ -161,6 +163,13 @@ def _systems(args: argparse.Namespace) -> list[System]:
     return [known[n] for n in dict.fromkeys(args.systems)]
 
 
+def _hard_negatives(path: Path | None, heldout: Path) -> list[str]:
+    """The hard negatives of a held-out file: --hard-negatives, or <stem>_hard_negatives.txt."""
+    beside = heldout.with_name(f"{heldout.stem}_hard_negatives.txt")
+    chosen = path or (beside if beside.is_file() else None)
+    return read_hard_negatives(chosen) if chosen is not None else []
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Cross-validate and score the held-out set for the tuned pipeline and the baselines."""
     heldout: Path = args.heldout
@@ -175,25 +184,37 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         _say(str(exc))
         return 1
     cv_systems = set(args.cv_systems if args.cv_systems is not None else args.systems)
-    # The held-out score of the tuned pipeline uses the hash-cached project model.
+    # The held-out score of the tuned pipeline: read by the running server through
+    # nlu/understand.py, as the product reads messages (one is started if none answers).
     models: dict[str, Callable[[], Path]] = {}
-    if args.data.resolve() == (paths.PROJECT_DIR / "data").resolve():
-        models["tuned"] = train
+    project_data = args.data.resolve() == (paths.PROJECT_DIR / "data").resolve()
+    served = project_data and bool(examples) and not args.cv_only and "tuned" in args.systems
+    hard_negatives = _hard_negatives(args.hard_negatives, heldout)
     started = time.time()
+    served_by = ""
     try:
-        scored = [] if args.cv_only else examples
-        results = run(
-            systems,
-            training,
-            scored,
-            folds=args.folds,
-            cv_systems=cv_systems,
-            cache=PredictionCache(args.out / "cache"),
-            say=_say,
-            models=models,
-            fold_limit=args.fold_limit,
-        )
-    except TrainingError as exc:
+        with ExitStack() as stack:
+            readers = {}
+            if served and not args.no_server:
+                urls = stack.enter_context(nlu_server(args.url))
+                served_by = served_model(urls[0])
+                readers["tuned"] = ServerReader(urls, served_by)
+            elif project_data:  # the hash-cached project model, loaded in-process
+                models["tuned"] = train
+            results = run(
+                systems,
+                training,
+                [] if args.cv_only else examples,
+                folds=args.folds,
+                cv_systems=cv_systems,
+                cache=PredictionCache(args.out / "cache"),
+                say=_say,
+                models=models,
+                fold_limit=args.fold_limit,
+                readers=readers,
+                hard_negatives=hard_negatives,
+            )
+    except (TrainingError, RasaServerError, NLUUnavailable, OSError) as exc:
         _say(str(exc))
         return 1
     meta = {
@@ -202,6 +223,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "machine": machine(),
         "train_examples": len(training.examples),
         "heldout_examples": len(examples),
+        "heldout_file": str(heldout),
+        "hard_negatives": len(hard_negatives),
+        "tuned_heldout_read_by": (
+            f"the running Rasa server ({served_by}) through nlu/understand.py"
+            if served_by
+            else "the model file in-process, through nlu/understand.reading"
+        ),
         "folds": args.folds,
         "folds_run": min(args.folds, args.fold_limit or args.folds),
         "seconds": round(time.time() - started),
@@ -265,6 +293,19 @@ def add_commands(subparsers: Any) -> None:
         type=lambda v: [s for s in v.split(",") if s],
         default=None,
         help="systems to cross-validate (default: all of --systems)",
+    )
+    p.add_argument("--url", default=None, help=url_help + "; reads the tuned held-out set")
+    p.add_argument(
+        "--no-server",
+        action="store_true",
+        help="score the tuned held-out set with the model file in-process, not the server",
+    )
+    p.add_argument(
+        "--hard-negatives",
+        type=Path,
+        default=None,
+        help="held-out texts that mention a thing and report nothing, one per line "
+        "(default: <heldout stem>_hard_negatives.txt beside the held-out file, if any)",
     )
     p.add_argument(
         "--config",

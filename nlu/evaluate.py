@@ -6,7 +6,7 @@ import json
 import random
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,6 +134,68 @@ def entity_scores(
     return {n: prf(tp[n], fp[n], fn[n]) for n in names}
 
 
+def _overlaps(a: Span, b: Span) -> bool:
+    """True when two spans of the same entity share at least one character."""
+    return a[0] == b[0] and a[1] < b[2] and b[1] < a[2]
+
+
+def entity_overlap_scores(
+    gold: Sequence[Sequence[Span]], predicted: Sequence[Sequence[Span]]
+) -> dict[str, Scores]:
+    """Per-entity P/R/F1 where a prediction hits when it overlaps a gold span of that entity.
+
+    Matching is one to one (each gold span takes at most one prediction, left to right), so a
+    gold span cut in two counts one hit and one false positive.
+    """
+    tp: Counter[str] = Counter()
+    fp: Counter[str] = Counter()
+    fn: Counter[str] = Counter()
+    for gold_spans, pred_spans in zip(gold, predicted, strict=True):
+        unmatched = sorted(set(gold_spans), key=lambda s: (s[1], s[2], s[0]))
+        for span in sorted(set(pred_spans), key=lambda s: (s[1], s[2], s[0])):
+            hit = next((g for g in unmatched if _overlaps(g, span)), None)
+            if hit is None:
+                fp[span[0]] += 1
+            else:
+                tp[span[0]] += 1
+                unmatched.remove(hit)
+        fn.update(name for name, _, _ in unmatched)
+    names = sorted(set(tp) | set(fp) | set(fn))
+    return {n: prf(tp[n], fp[n], fn[n]) for n in names}
+
+
+@dataclass(frozen=True)
+class HardNegatives:
+    """How the listed hard negatives (mention a thing, report nothing) were read."""
+
+    total: int
+    right: int  # predicted intent equals the gold intent
+    not_report: int  # predicted intent is not a report_* intent
+
+    def to_dict(self) -> dict[str, int]:
+        """Return a JSON-safe dict."""
+        return vars(self).copy()
+
+
+def hard_negative_counts(
+    examples: Sequence[Example], results: Sequence[ParseResult], texts: Collection[str]
+) -> HardNegatives | None:
+    """Count the examples whose text is a listed hard negative; None when none is listed."""
+    wanted = set(texts)
+    pairs = [(e, r) for e, r in zip(examples, results, strict=True) if e.text in wanted]
+    if not pairs:
+        return None
+    right = sum(e.intent == r.intent for e, r in pairs)
+    not_report = sum(not r.intent.startswith("report_") for _, r in pairs)
+    return HardNegatives(len(pairs), right, not_report)
+
+
+def read_hard_negatives(path: Path) -> list[str]:
+    """Read a hard-negatives file: one message per line, blank lines and # comments skipped."""
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
 def confusion_matrix(
     gold: Sequence[str], predicted: Sequence[str]
 ) -> tuple[list[str], list[list[int]]]:
@@ -164,6 +226,8 @@ class Report:
     entities: dict[str, Scores] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
     confusions: list[tuple[str, str, int]] = field(default_factory=list)
+    entities_overlap: dict[str, Scores] = field(default_factory=dict)
+    hard_negatives: HardNegatives | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dict."""
@@ -172,22 +236,29 @@ class Report:
             "macro_f1": self.macro_f1,
             "intents": {k: vars(v) for k, v in self.intents.items()},
             "entities": {k: vars(v) for k, v in self.entities.items()},
+            "entities_overlap": {k: vars(v) for k, v in self.entities_overlap.items()},
+            "hard_negatives": self.hard_negatives.to_dict() if self.hard_negatives else None,
             "confused_pairs": [list(c) for c in self.confusions],
             "errors": self.errors,
         }
 
 
 def score(
-    examples: Sequence[Example], results: Sequence[ParseResult], with_entities: bool = True
+    examples: Sequence[Example],
+    results: Sequence[ParseResult],
+    with_entities: bool = True,
+    hard_negatives: Collection[str] = (),
 ) -> Report:
-    """Score predictions against gold examples (intents and, optionally, exact entity spans)."""
+    """Score predictions against gold examples: intents, entity spans (exact and overlap)."""
     gold = [e.intent for e in examples]
     predicted = [r.intent for r in results]
     intents = classification_scores(gold, predicted)
     correct = sum(g == p for g, p in zip(gold, predicted, strict=True))
     accuracy = correct / len(gold) if gold else 0.0
     pred_spans = [tuple((e.entity, e.start, e.end) for e in r.entities) for r in results]
-    entities = entity_scores([e.entities for e in examples], pred_spans) if with_entities else {}
+    gold_spans = [e.entities for e in examples]
+    entities = entity_scores(gold_spans, pred_spans) if with_entities else {}
+    overlap = entity_overlap_scores(gold_spans, pred_spans) if with_entities else {}
     errors: list[dict[str, Any]] = []
     for example, result, spans in zip(examples, results, pred_spans, strict=True):
         entity_wrong = with_entities and set(example.entities) != set(spans)
@@ -203,7 +274,14 @@ def score(
                 }
             )
     return Report(
-        intents, accuracy, macro_f1(intents), entities, errors, confused_pairs(gold, predicted)
+        intents,
+        accuracy,
+        macro_f1(intents),
+        entities,
+        errors,
+        confused_pairs(gold, predicted),
+        overlap,
+        hard_negative_counts(examples, results, hard_negatives),
     )
 
 

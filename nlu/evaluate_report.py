@@ -123,6 +123,21 @@ def _scores_table(title: str, scores: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _entity_table(exact: dict[str, Any], overlap: dict[str, Any]) -> list[str]:
+    """Per-entity exact-span P/R/F1 and the overlap F1 (a prediction touching the gold span)."""
+    rows = [
+        "| entity | precision | recall | F1 (exact) | F1 (overlap) | support |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, s in exact.items():
+        over = overlap.get(name)
+        rows.append(
+            f"| {name} | {s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f} "
+            f"| {_fmt(over.f1 if over else None)} | {s.support} |"
+        )
+    return rows
+
+
 def markdown(
     results: Sequence[SystemResult], meta: dict[str, Any], tuned: str, pngs: dict[str, str]
 ) -> str:
@@ -139,8 +154,11 @@ def markdown(
             if meta.get("folds_run", meta["folds"]) < meta["folds"]
             else ""
         ),
-        "- every test text goes through `nlu/normalize.py` first, as in the service; entity "
-        "spans are scored exactly (name, start, end) in the original text",
+        "- every test text is read as the service reads it (`nlu/understand.py`: normalised, "
+        "parsed, offsets mapped back, the location grown to the whole place as said); entity "
+        "spans are scored exactly (name, start, end) in the original text, and by overlap "
+        "(a prediction that shares a character with a gold span of the same entity, one to one)",
+        f"- tuned held-out read by: {meta.get('tuned_heldout_read_by', 'the model file')}",
         "- macro-F1 averages over gold ∪ predicted labels (so `nlu_fallback` predictions count), "
         "like scikit-learn",
         "",
@@ -163,7 +181,14 @@ def markdown(
             if r.name == tuned:
                 out += [*_scores_table("intent", report.intents), ""]
             if report.entities:
-                out += [*_scores_table("entity", report.entities), ""]
+                out += [*_entity_table(report.entities, report.entities_overlap), ""]
+            hard = report.hard_negatives
+            if hard is not None:
+                out += [
+                    f"Hard negatives: {hard.right}/{hard.total} with the right intent, "
+                    f"{hard.not_report}/{hard.total} not read as a report.",
+                    "",
+                ]
             pairs = ", ".join(f"{g} → {p} ({n})" for g, p, n in report.confusions[:8])
             out.append(f"Most confused (gold → predicted): {pairs or 'none'}.")
             png = pngs.get(f"{r.name}-{label}")

@@ -8,10 +8,10 @@ import logging
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from nlu.client import Entity, ParseResult
 from nlu.evaluate import Example, Report, score, stratified_folds
@@ -20,6 +20,29 @@ from nlu.evaluate_systems import System, TrainingSet, predict_with_model
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+
+
+class Reader(Protocol):
+    """Reads held-out texts some other way than a system's model file (evaluate_server)."""
+
+    def fingerprint(self) -> str:
+        """Return a string that changes whenever the readings would."""
+
+    def __call__(self, texts: Sequence[str]) -> list[ParseResult]:
+        """Read the texts, in order."""
+
+
+# The code that turns a model's answer into what the product reads (nlu/understand.reading):
+# cached predictions are keyed by it, so a change to the place grammar is never scored stale.
+READING_SOURCES = ("understand.py", "normalize.py", "places.py")
+
+
+def reading_fingerprint() -> str:
+    """Digest of the reading code (READING_SOURCES)."""
+    digest = hashlib.sha256()
+    for name in READING_SOURCES:
+        digest.update((Path(__file__).resolve().parent / name).read_bytes())
+    return digest.hexdigest()
 
 
 @dataclass
@@ -74,9 +97,10 @@ class PredictionCache:
             folder.mkdir(parents=True, exist_ok=True)
 
     @staticmethod
-    def key(system: System, train: TrainingSet, texts: Sequence[str]) -> str:
-        """Digest of everything that decides the predictions."""
+    def key(system: System, train: TrainingSet, texts: Sequence[str], reader: str = "") -> str:
+        """Digest of everything that decides the predictions (`reader`: who parsed them)."""
         digest = hashlib.sha256(system.fingerprint().encode())
+        digest.update(f"{reading_fingerprint()}\0{reader}\0".encode())
         for example in train.examples:
             digest.update(f"{example.intent}\0{example.source or example.text}\n".encode())
         digest.update(json.dumps(train.extras, sort_keys=True, ensure_ascii=False).encode())
@@ -104,17 +128,22 @@ def predict(
     texts: Sequence[str],
     cache: PredictionCache,
     model: Callable[[], Path] | None = None,
+    reader: Reader | None = None,
 ) -> list[ParseResult]:
     """Predict `texts` after training on `train`, from the cache when possible.
 
     `model`, when given, returns an already trained model for exactly this training set
     (the hash-cached project model), so the held-out score needs no extra training.
+    `reader`, when given, reads the texts instead (the running server, as the product does).
     """
-    key = cache.key(system, train, texts)
+    tag = reader.fingerprint() if reader is not None else ""
+    key = cache.key(system, train, texts, tag)
     cached = cache.get(key)
     if cached is not None:
         return cached
-    if model is not None:
+    if reader is not None:
+        results = reader(texts)
+    elif model is not None:
         with tempfile.TemporaryDirectory(prefix="linli-eval-") as scratch:
             results = predict_with_model(model(), texts, Path(scratch))
     else:
@@ -167,16 +196,24 @@ def run(
     say: Progress,
     models: dict[str, Callable[[], Path]] | None = None,
     fold_limit: int | None = None,
+    readers: Mapping[str, Reader] | None = None,
+    hard_negatives: Sequence[str] = (),
 ) -> list[SystemResult]:
-    """Score each system on the held-out set (if any), and by k-fold CV if in `cv_systems`."""
+    """Score each system on the held-out set (if any), and by k-fold CV if in `cv_systems`.
+
+    `readers` names systems whose held-out texts are read by something else than their own
+    model file (the running server); `hard_negatives` are held-out texts counted apart.
+    """
     results = []
     for system in systems:
         result = SystemResult(system.name)
         if heldout:
             say(f"{system.name}: held-out ({len(heldout)} examples)")
             texts = [e.text for e in heldout]
-            predictions = predict(system, train, texts, cache, (models or {}).get(system.name))
-            result.heldout = score(heldout, predictions, system.has_entities)
+            model = (models or {}).get(system.name)
+            reader = (readers or {}).get(system.name)
+            predictions = predict(system, train, texts, cache, model, reader)
+            result.heldout = score(heldout, predictions, system.has_entities, hard_negatives)
             result.labels["held-out"] = (
                 [e.intent for e in heldout],
                 [p.intent for p in predictions],

@@ -17,10 +17,11 @@ from typing import Any, Protocol
 import yaml
 
 from nlu import paths
-from nlu.client import Entity, ParseResult
+from nlu.client import FALLBACK_INTENT, ParseResult
 from nlu.evaluate import Example, read_examples
 from nlu.normalize import normalize
 from nlu.train import TrainingError
+from nlu.understand import reading
 
 logger = logging.getLogger(__name__)
 
@@ -91,21 +92,16 @@ def nlu_yaml(examples: Sequence[Example], extras: Sequence[dict[str, Any]] = ())
 
 
 def to_original(text: str, data: dict[str, Any]) -> ParseResult:
-    """Turn Rasa's answer for normalize(text) into a result with offsets into `text`."""
+    """Read Rasa's answer for normalize(text) as the product does (nlu/understand.reading)."""
     norm = normalize(text)
+    if not norm.text:  # understand() reads nothing here; the product falls back
+        return ParseResult(text, FALLBACK_INTENT, 0.0, normalized=norm.text)
     selector = data.get("response_selector") or {}
     if "default" in selector and "faq" not in selector:
         # A ResponseSelector without `retrieval_intent` (Rasa's default pipeline) answers
         # under "default"; read it as the faq selector so FAQ keys are scored, not just "faq".
         data = {**data, "response_selector": {**selector, "faq": selector["default"]}}
-    parsed = ParseResult.from_rasa(norm.text, data)
-    entities = []
-    for ent in parsed.entities:
-        start, end = norm.to_original(ent.start, ent.end)
-        entities.append(Entity(ent.entity, ent.value, start, end))
-    return ParseResult(
-        text, parsed.intent, parsed.confidence, tuple(entities), parsed.ranking, norm.text
-    )
+    return reading(text, norm, ParseResult.from_rasa(norm.text, data))
 
 
 class System(Protocol):

@@ -304,4 +304,5 @@ def test_cli_predict_writes_json_lines(
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["text"] for r in rows] == [STREETLIGHT, "在吗"]
     assert rows[0]["intent"] == "report_streetlight"
-    assert set(rows[0]) == {"text", "intent", "confidence", "entities"}
+    # the product's own reading: the text it saw after normalisation beside the original
+    assert set(rows[0]) == {"text", "normalized", "intent", "confidence", "entities"}

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from nlu import cli
-from nlu.client import Entity, ParseResult
+from nlu import paths as nlu_paths
+from nlu.client import Entity, NLUClient, ParseResult
 from nlu.evaluate import (
     Example,
     classification_scores,
     confused_pairs,
     confusion_matrix,
+    entity_overlap_scores,
     entity_scores,
     macro_f1,
     read_examples,
+    read_hard_negatives,
     score,
     stratified_folds,
 )
@@ -254,3 +259,109 @@ def test_to_original_reads_a_default_response_selector() -> None:
         },
     }
     assert to_original("微心愿是啥", answer).intent == "faq/micro_wish"
+
+
+def test_overlap_f1_counts_a_touching_span_once() -> None:
+    gold = [[("location", 0, 13)], [("time", 0, 2)], [("location", 0, 4)]]
+    predicted = [
+        [("location", 0, 2), ("location", 4, 13)],  # one place cut in two: one hit, one extra
+        [("relation", 0, 2)],  # overlaps, but another entity: no hit
+        [("location", 4, 6)],  # touches nothing (end exclusive)
+    ]
+    overlap = entity_overlap_scores(gold, predicted)
+    assert (overlap["location"].precision, overlap["location"].recall) == (1 / 3, 1 / 2)
+    assert overlap["location"].support == 2
+    assert overlap["time"].recall == 0.0 and overlap["relation"].precision == 0.0
+    exact = entity_scores(gold, predicted)
+    assert exact["location"].f1 == 0.0
+
+
+def test_score_counts_hard_negatives_and_overlap(tmp_path: Path) -> None:
+    examples = [
+        Example("路灯修好了 谢谢", "thank"),
+        Example("煤气师傅来过了 没事", "out_of_scope"),
+        Example("路灯坏了", "report_streetlight", (("device", 0, 2),)),
+    ]
+    results = [
+        ParseResult("路灯修好了 谢谢", "thank", 0.9),
+        ParseResult("煤气师傅来过了 没事", "report_gas", 0.6),
+        ParseResult("路灯坏了", "report_streetlight", 0.9, (Entity("device", "路", 0, 1),)),
+    ]
+    listed = tmp_path / "hard.txt"
+    listed.write_text("# hard negatives\n路灯修好了 谢谢\n\n煤气师傅来过了 没事\n", "utf-8")
+    report = score(examples, results, hard_negatives=read_hard_negatives(listed))
+    assert report.hard_negatives is not None
+    assert report.hard_negatives.to_dict() == {"total": 2, "right": 1, "not_report": 1}
+    assert report.entities["device"].f1 == 0.0 and report.entities_overlap["device"].f1 == 1.0
+    assert score(examples, results).hard_negatives is None
+    assert "hard negatives: 1/2 intent right" in cli.format_report(report)
+
+
+CUT = "光华社区12号楼3单元门口的路灯坏了"
+# The shared model's answer to CUT (recorded 2026-12): the place cut at 社区, into two spans.
+CUT_ANSWER = {
+    "text": CUT,
+    "intent": {"name": "report_streetlight", "confidence": 0.978},
+    "entities": [
+        {"entity": "location", "value": "光华", "start": 0, "end": 2},
+        {"entity": "location", "value": "12号楼3单元门口", "start": 4, "end": 13},
+    ],
+}
+
+
+def test_to_original_grows_a_cut_location_as_the_product_does() -> None:
+    result = to_original(CUT, CUT_ANSWER)
+    assert [(e.entity, CUT[e.start : e.end]) for e in result.entities] == [
+        ("location", "光华社区12号楼3单元门口")
+    ]
+
+
+def _evaluate_tuned(tmp_path: Path, *extra: str) -> dict[str, object]:
+    """Run `linli nlu evaluate` on the tuned model only, held-out = CUT, no folds."""
+    heldout = tmp_path / "heldout.yml"
+    gold = Example(
+        CUT,
+        "report_streetlight",
+        (("location", 0, 13),),
+        "[光华社区12号楼3单元门口](location)的路灯坏了",
+    )
+    heldout.write_text(nlu_yaml([gold]), "utf-8")
+    parser = argparse.ArgumentParser()
+    cli.add_commands(parser.add_subparsers(dest="cmd"))
+    args = parser.parse_args(
+        ["evaluate", "--systems", "tuned", "--folds", "0", "--data",
+         str(nlu_paths.PROJECT_DIR / "data"), "--heldout", str(heldout),
+         "--out", str(tmp_path / "report"), *extra]
+    )  # fmt: skip
+    assert args.func(args) == 0
+    data = json.loads((tmp_path / "report" / "report.json").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_evaluate_reads_the_held_out_set_through_the_server_and_grows_places(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @contextmanager
+    def recorded_server(url: str | None = None) -> Iterator[list[str]]:
+        yield ["http://recorded.invalid"]
+
+    async def recorded_parse(self: NLUClient, text: str) -> ParseResult:
+        assert text == CUT  # the normalised text, as understand() sends it
+        return ParseResult.from_rasa(text, CUT_ANSWER)
+
+    monkeypatch.setattr(cli, "nlu_server", recorded_server)
+    monkeypatch.setattr(cli, "served_model", lambda url: "recorded.tar.gz")
+    monkeypatch.setattr(NLUClient, "parse", recorded_parse)
+    report = _evaluate_tuned(tmp_path)
+    tuned = report["systems"][0]  # type: ignore[index]
+    assert tuned["heldout"]["entities"]["location"]["f1"] == 1.0
+    assert "recorded.tar.gz" in report["meta"]["tuned_heldout_read_by"]  # type: ignore[index]
+
+
+@pytest.mark.skipif(not os.environ.get("LINLI_TEST_RASA_URL"), reason="needs a Rasa server")
+def test_evaluate_grows_a_location_the_real_model_cuts(tmp_path: Path) -> None:
+    url = os.environ["LINLI_TEST_RASA_URL"]
+    report = _evaluate_tuned(tmp_path, "--url", url)
+    tuned = report["systems"][0]  # type: ignore[index]
+    assert tuned["heldout"]["entities"]["location"]["f1"] == 1.0

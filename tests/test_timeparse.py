@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from nlu.timeparse import SHANGHAI, TimeSpan, resolve_time
+from nlu.timeparse import (
+    SHANGHAI,
+    TimeSpan,
+    clock_time,
+    negated,
+    part_of_day,
+    resolve_time,
+    time_words,
+)
 
 # Saturday 2026-11-28 10:00 in Shanghai
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=SHANGHAI)
@@ -191,3 +199,155 @@ def test_preload_prints_nothing() -> None:
     code = "from nlu.timeparse import preload; preload()"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout == ""
+
+
+# ---------------------------------------------------------------- answers when booking
+
+# Monday 2026-11-30 10:00 in Shanghai: the answers residents give to 约哪天 / 约哪个时间
+MONDAY = datetime(2026, 11, 30, 10, 0, tzinfo=SHANGHAI)
+
+BOOKING_ANSWERS = [
+    # (answer, start, end, names a day)
+    ("下午吧", "2026-11-30 13:00", "2026-11-30 18:00", False),
+    ("上午", "2026-11-30 08:00", "2026-11-30 12:00", False),
+    ("周四上午", "2026-12-03 08:00", "2026-12-03 12:00", True),
+    ("礼拜二", "2026-12-01 00:00", "2026-12-02 00:00", True),
+    ("下礼拜二", "2026-12-08 00:00", "2026-12-09 00:00", True),
+    ("下周二上午十点", "2026-12-08 10:00", "2026-12-08 11:00", True),
+    ("换到周五", "2026-12-04 00:00", "2026-12-05 00:00", True),
+    ("改到后天", "2026-12-02 00:00", "2026-12-03 00:00", True),
+    ("大后天傍晚", "2026-12-03 17:00", "2026-12-03 19:00", True),
+    ("下下周一", "2026-12-14 00:00", "2026-12-15 00:00", True),
+    ("这个月底前", "2026-11-30 10:00", "2026-12-01 00:00", True),
+    ("月底前", "2026-11-30 10:00", "2026-12-01 00:00", True),
+    ("明天下午两点半", "2026-12-01 14:30", "2026-12-01 14:31", True),
+    ("周末", "2026-12-05 00:00", "2026-12-07 00:00", True),
+    ("十点那场", "2026-11-30 10:00", "2026-11-30 11:00", False),
+    ("早上九点", "2026-12-01 09:00", "2026-12-01 10:00", False),  # 9:00 has passed: tomorrow
+    ("九点那个", "2026-12-01 09:00", "2026-12-01 10:00", False),
+    ("下午两点半那场", "2026-11-30 14:30", "2026-11-30 14:31", False),
+    ("礼拜四上午吧", "2026-12-03 08:00", "2026-12-03 12:00", True),
+    ("改到下周三下午", "2026-12-09 13:00", "2026-12-09 18:00", True),
+]
+
+
+@pytest.mark.parametrize(("text", "start", "end", "day_named"), BOOKING_ANSWERS)
+def test_booking_answer(text: str, start: str, end: str, day_named: bool) -> None:
+    span = resolve_time(text, MONDAY)
+    assert span is not None
+    assert (_fmt(span.start), _fmt(span.end), span.day_named) == (start, end, day_named)
+
+
+PARTS = [
+    ("下午吧", (12, 18)),
+    ("上午", (6, 12)),
+    ("早上九点", (6, 12)),
+    ("早场", (6, 12)),
+    ("中午", (11, 14)),
+    ("午后", (12, 18)),
+    ("傍晚", (17, 19)),
+    ("晚上", (18, 23)),
+    ("明晚", (18, 23)),
+    ("周四上午", (6, 12)),
+    ("下午那个", (12, 18)),
+    ("頭午", (6, 12)),  # 头午: the north-eastern word for the morning, in traditional characters
+    ("下晌", (12, 18)),
+    ("下午吧 她上午起不来", (12, 18)),  # conversation.md: the morning is said against
+    ("不要上午的 下午吧", (12, 18)),
+    ("上午不行，下午", (12, 18)),
+    ("十点", None),
+    ("早一点的", None),
+    ("早点来", None),
+    ("随便", None),
+    ("", None),
+]
+
+
+@pytest.mark.parametrize(("text", "hours"), PARTS)
+def test_part_of_day(text: str, hours: tuple[int, int] | None) -> None:
+    assert part_of_day(text) == hours
+
+
+CLOCKS = [
+    ("十点", (10, 0)),
+    ("10点", (10, 0)),
+    ("十点的那场", (10, 0)),
+    ("九点半", (9, 30)),
+    ("九點半", (9, 30)),
+    ("2:30", (2, 30)),
+    ("2：30的", (2, 30)),
+    ("14:30", (14, 30)),
+    ("两点半", (2, 30)),
+    ("下午两点半", (14, 30)),
+    ("两点半 下午的", (14, 30)),
+    ("下午2:30", (14, 30)),
+    ("晚上8点", (20, 0)),
+    ("中午一点", (13, 0)),
+    ("中午12点", (12, 0)),
+    ("上午10点", (10, 0)),
+    ("十点一刻", (10, 15)),
+    ("九点二十", (9, 20)),
+    ("九点零五分", (9, 5)),
+    ("一点半", (1, 30)),
+    ("十点的不行 九点吧", (9, 0)),
+    ("明天下午三点", (15, 0)),
+    ("快一点", None),
+    ("早一点", None),
+    ("3号楼", None),
+    ("下午", None),
+    ("12月3日", None),
+    ("25点", None),
+]
+
+
+@pytest.mark.parametrize(("text", "clock"), CLOCKS)
+def test_clock_time(text: str, clock: tuple[int, int] | None) -> None:
+    assert clock_time(text) == clock
+
+
+def test_time_words_of_an_answer() -> None:
+    words = time_words("下周四下午两点半 3号不行")
+    assert [(w.kind, w.text, w.value, w.negated) for w in words] == [
+        ("weekday", "下周四", (4,), False),
+        ("part", "下午", (12, 18), False),
+        ("clock", "2点半", (14, 30), False),
+        ("date", "3号", (0, 3), True),
+    ]
+    assert [(w.kind, w.value) for w in time_words("今晚 周末 12月3日")] == [
+        ("day", ()),
+        ("part", (18, 23)),
+        ("weekday", (6, 7)),
+        ("date", (12, 3)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "word", "against"),
+    [
+        ("不是东关 是铁指江南", "东关", True),
+        ("不是东关 是铁指江南", "铁指江南", False),
+        ("上午起不来", "上午", True),
+        ("周四不行", "周四", True),
+        ("别周四", "周四", True),
+        ("我妈腿脚不好", "我妈", False),  # 不好 is about her legs, not against her
+        ("东关那个不远", "东关", False),
+        ("东关那个站吧 我腿脚不方便", "东关", False),  # the clause ended at 吧
+    ],
+)
+def test_negated(text: str, word: str, against: bool) -> None:
+    start = text.index(word)
+    assert negated(text, start, start + len(word)) is against
+
+
+def test_existing_spans_name_a_day_unless_only_a_time_of_day() -> None:
+    assert resolve_time("明天", NOW) == TimeSpan(
+        start=datetime(2026, 11, 29, tzinfo=SHANGHAI),
+        end=datetime(2026, 11, 30, tzinfo=SHANGHAI),
+        text="明天",
+    )
+    for text in ("半小时后", "3号", "国庆", "现在", "12月3日上午9点"):
+        span = resolve_time(text, NOW)
+        assert span is not None and span.day_named, text
+    for text in ("下午", "十点", "晚上7点", "2点"):
+        span = resolve_time(text, NOW)
+        assert span is not None and not span.day_named, text
