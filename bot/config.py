@@ -78,11 +78,16 @@ class Dialogue(_Strict):
 
     state_ttl_minutes: Annotated[int, Field(gt=0)] = 30
     min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.5
+    # A report may start on a weaker reading: its confirmation names the problem and place.
+    report_min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.3
     # Identical normalised texts reuse a parse for this long (0: always ask Rasa).
     parse_cache_seconds: Annotated[int, Field(ge=0, le=86400)] = 300
     # In a group chat, a message that does not mention the bot is acted on only when it is
     # a report intent at least this sure (handlers/group.py).
     group_min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.8
+    # A request left in the middle this long gets one follow-up; twice this long, what was
+    # said is filed as a ticket (a report) or passed to staff (handlers/silence.py).
+    abandon_minutes: Annotated[int, Field(gt=0, le=1440)] = 20
 
 
 class WorkerSettings(_Strict):

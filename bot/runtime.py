@@ -72,6 +72,8 @@ def services_from(settings: Settings) -> Services:
         report_intents=dict(cfg.report_intents),
         min_confidence=cfg.dialogue.min_confidence,
         group_min_confidence=cfg.dialogue.group_min_confidence,
+        abandon_minutes=cfg.dialogue.abandon_minutes,
+        report_min_confidence=cfg.dialogue.report_min_confidence,
         categories={
             name: CategoryRule(
                 label=c.label,

@@ -24,6 +24,11 @@ class CategoryRule:
     urgent: bool = False
     route: str = "grid"  # grid: the grid's worker; staff: community staff
 
+    def resolve_within(self) -> str:
+        """The resolve time as residents are told it: 3天, 2小时."""
+        hours = self.resolve_hours
+        return f"{round(hours / 24)}天" if hours >= 24 else f"{round(hours)}小时"
+
 
 @dataclass(frozen=True)
 class Services:
@@ -39,6 +44,8 @@ class Services:
     link_key: bytes = b""  # signs those links (LINLI_SECRET_KEY); empty: no links
     group_min_confidence: float = 0.8  # unmentioned group messages: report intents this sure
     retention_days: int = 0  # message texts older than this are erased (0: kept)
+    report_min_confidence: float = 0.3  # a report may start on a reading this sure
+    abandon_minutes: int = 20  # a request quiet this long is followed up (twice: filed)
 
 
 @dataclass

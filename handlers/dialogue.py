@@ -8,13 +8,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from handlers.commands import parse_command
-from handlers.context import Context
-
-# How sure the NLU must be of another intent before a message in the middle of a flow leaves
-# it instead of being read as the answer. Measured on the held-out file (2026-11-28, TF-IDF
-# intent classifier): of the top intents at >= 0.7, 2 of about 280 were wrong; greet/thank/
-# check_status/human_handoff/out_of_scope predictions at >= 0.5 were never wrong.
-LEAVE_CONFIDENCE = 0.7
 
 CANCEL_WORDS = frozenset(
     {"取消", "算了", "不报了", "退出", "不弄了", "不办了", "不要了", "重来", "撤销", "cancel"}
@@ -66,7 +59,10 @@ def is_status_command(text: str) -> bool:
 
 def in_flow(state: dict[str, Any]) -> bool:
     """True when the bot is waiting for an answer to its own question."""
-    return isinstance(state.get("flow"), str)
+    engine = state.get("dialogue")
+    return isinstance(state.get("flow"), str) or (
+        isinstance(engine, dict) and bool(engine.get("flow"))
+    )
 
 
 def answers_without_nlu(text: str, state: dict[str, Any], verbs: Iterable[str] = ()) -> bool:
@@ -76,19 +72,16 @@ def answers_without_nlu(text: str, state: dict[str, Any], verbs: Iterable[str] =
     return in_flow(state) and (is_cancel(text) or choice_number(text) is not None)
 
 
-MAX_RETRIES = 2
-# The recorded action (messages.action) of a turn whose answer the flow did not understand,
+# The recorded action (messages.action) of a turn whose answer the engine did not understand,
 # so the question was asked again; conversation review and the scenario suite tell it apart.
 ASKED_AGAIN = "ask_again"
 
 
-def ask_again(ctx: Context, prompt: str, *, action: str, gave_up: str) -> None:
-    """Repeat a question, or give up politely after MAX_RETRIES misunderstood answers."""
-    ctx.state["retries"] = int(ctx.state.get("retries", 0)) + 1
-    if ctx.state["retries"] > MAX_RETRIES:
-        ctx.state.clear()
-        ctx.action = action
-        ctx.reply(gave_up)
-    else:
-        ctx.action = ASKED_AGAIN
-        ctx.reply(prompt)
+# asking for a person, in the words the bot itself offers (回复“转人工”) and their plain
+# variants: a command, like 取消, that works whatever the NLU reads (conversation.md rule 10)
+_WANTS_PERSON = re.compile(r"转人工|人工客服|人工服务|找人工|要人工|真人|找(?:个)?工作人员")
+
+
+def wants_a_person(text: str) -> bool:
+    """True when the message asks for a person (转人工 / 找个真人 / 人工客服)."""
+    return _WANTS_PERSON.search(unicodedata.normalize("NFKC", text)) is not None

@@ -16,7 +16,11 @@ import yaml
 
 from handlers.context import Context
 from handlers.dialogue import choice_number
-from handlers.registry import Handler, intent
+from handlers.engine.answers import AnswerKind, read_answer
+from handlers.engine.details import is_question
+from handlers.engine.forms import Form
+from handlers.engine.state import Dialogue
+from handlers.registry import Handler, Registry, intent
 from nlu.client import ParseResult
 
 KB_PATH = Path(__file__).with_name("faq.yml")
@@ -95,17 +99,21 @@ def knowledge_base() -> dict[str, Entry]:
 
 
 @cache
-def _handlers() -> dict[str, Handler]:
+def _registry() -> Registry:
     # Imported here, not at the top: the standard handler modules include this one.
     from handlers.modules import default_registry
 
-    registry = default_registry()
-    return {name: h for name in registry.names() if (h := registry.get(name)) is not None}
+    return default_registry()
 
 
 def offered_handler(name: str) -> Handler | None:
     """The handler registered for an intent, looked up among the standard handler modules."""
-    return _handlers().get(name)
+    return _registry().get(name)
+
+
+def offered_form(name: str) -> Form | None:
+    """The engine's form an intent starts, among the standard handler modules."""
+    return _registry().engine.form_for(name)
 
 
 @intent("faq")
@@ -113,6 +121,8 @@ async def answer_faq(ctx: Context) -> None:
     """Answer a policy question from the knowledge base and offer the matching action."""
     key = (ctx.intent or "").partition("/")[2]
     entry = knowledge_base().get(key)
+    # asked in the middle of a request, which resumes: no other service is offered by number
+    in_request = Dialogue.load(ctx.state).flow is not None
     ctx.state.clear()
     if entry is None:
         ctx.action = "faq_unknown"
@@ -120,24 +130,52 @@ async def answer_faq(ctx: Context) -> None:
         return
     ctx.action = f"faq:{key}"
     text = f"{entry.answer}\n{entry.next}"
-    if entry.offer and offered_handler(entry.offer.intent) is not None:
-        ctx.state.update(flow="faq_offer", intent=entry.offer.intent, question=ctx.text[:200])
+    offered = entry.offer and (
+        offered_handler(entry.offer.intent) or offered_form(entry.offer.intent)
+    )
+    ctx.state.update(flow="faq_offer", key=key, question=ctx.text[:200])
+    if entry.offer and offered and not in_request:
+        ctx.state["intent"] = entry.offer.intent
         text += f"\n回复 1 {entry.offer.label}；还有其他问题可以直接问我。"
     ctx.reply(text)
 
 
+UNSURE = frozenset({"nlu_fallback", "out_of_scope", "greet", "affirm", "deny"})
+
+
+def _follow_up_question(ctx: Context) -> bool:
+    """A question right after an answer that the NLU cannot place: it is about that answer."""
+    parse = ctx.parse
+    if not is_question(ctx.text):
+        return False
+    return parse is None or parse.intent in UNSURE or parse.confidence < ctx.services.min_confidence
+
+
 @intent("flow:faq_offer")
 async def take_offer(ctx: Context) -> bool:
-    """ "1" after an answer starts the offered service as if the resident had asked for it."""
-    if choice_number(ctx.text) != 1:
+    """ "1" (or a yes) after an answer starts the offered service as if it had been asked for.
+
+    A follow-up question the NLU cannot place ("外省户口能在这办不") is answered from the
+    same entry, which says more than its first line.
+    """
+    key = str(ctx.state.get("key", ""))
+    entry = knowledge_base().get(key)
+    if entry is not None and _follow_up_question(ctx):
+        ctx.action = f"faq:{key}"
+        ctx.reply(f"{entry.answer}\n{entry.next}")
+        return True
+    if choice_number(ctx.text) != 1 and read_answer(ctx.text).kind is not AnswerKind.YES:
         return False
     name = str(ctx.state.get("intent", ""))
     question = str(ctx.state.get("question") or ctx.text)
-    handler = offered_handler(name)
+    handler, form = offered_handler(name), offered_form(name)
     ctx.state.clear()
-    if handler is None:
+    if handler is None and form is None:
         return False
     ctx.text = question
     ctx.parse = ParseResult(text=question, intent=name, confidence=1.0)
-    await handler(ctx)
+    if form is not None:
+        await _registry().engine.start(ctx, form)
+    elif handler is not None:
+        await handler(ctx)
     return True

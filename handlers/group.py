@@ -21,6 +21,8 @@ from sqlalchemy import update
 from handlers.commands import parse_command
 from handlers.context import Context
 from handlers.dialogue import in_flow, is_cancel
+from handlers.engine.answers import AnswerKind, read_answer
+from handlers.engine.choices import choice_number
 from handlers.registry import Registry, flow_handler
 from storage.messages import Message
 from storage.push import push
@@ -61,8 +63,14 @@ def explicit(ctx: Context, registry: Registry) -> bool:
     return parse_command(ctx.text, registry.command_verbs()) is not None
 
 
-async def answers_question(ctx: Context, registry: Registry) -> bool:
+async def answers_question(ctx: Context, registry: Registry, answer: Answer) -> bool:
     """Let the flow waiting for this member take the message; False when it is no answer."""
+    if registry.engine.in_request(ctx):
+        reading = read_answer(ctx.text)  # unaddressed: only a plain answer to our question
+        if reading.kind is AnswerKind.NONE and choice_number(ctx.text) is None:
+            return False
+        await answer(ctx, registry)
+        return True
     handler = registry.get(flow_handler(ctx.state))
     return handler is not None and await handler(ctx) is not False
 
@@ -102,12 +110,21 @@ async def stay_quiet(ctx: Context) -> None:
     )
 
 
+_MENTION = re.compile(r"[@＠][^\s@＠]{1,32}")
+
+
+def blank_mentions(text: str) -> str:
+    """The text with each @mention blanked out (same length: NLU offsets still hold)."""
+    return _MENTION.sub(lambda m: " " * len(m.group(0)), text)
+
+
 async def respond_in_group(ctx: Context, registry: Registry, answer: Answer) -> None:
     """Run a group turn with group manners around the usual answer."""
+    ctx.text = blank_mentions(ctx.text)
     handed_off = ctx.conversation.handed_off  # the usual answer: stay quiet for the person
     if handed_off or await addressed(ctx) or actionable(ctx) or explicit(ctx, registry):
         await answer(ctx, registry)
-    elif not (in_flow(ctx.state) and await answers_question(ctx, registry)):
+    elif not (in_flow(ctx.state) and await answers_question(ctx, registry, answer)):
         await stay_quiet(ctx)
         return
     await keep_private(ctx)

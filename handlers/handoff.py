@@ -1,4 +1,6 @@
-"""A person takes over: 转人工, repeated misunderstanding, complaints to staff, and release.
+"""A person takes over: 转人工, repeated misunderstanding, and release.
+
+Complaints to staff are a form of their own (handlers/complaints/).
 
 While a conversation is handed off the bot stays quiet in it (dispatch checks first); its
 messages are stored for staff, who answer through the admin API (bot/api_handoff.py) and
@@ -13,24 +15,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Context
-from handlers.dialogue import squeeze
 from handlers.errors import Conflict, NotFound
 from handlers.registry import intent
-from handlers.ticket_notices import announce
 from storage.accounts import audit
 from storage.community import workers_with_role
 from storage.messages import Message, record_outbound
 from storage.privacy import mask_name, mask_phone, mask_text
 from storage.push import push_to_worker
 from storage.residents import Conversation
-from storage.ticket_flow import open_ticket
 
 PREFIX = "H"
 NUMBER_OFFSET = 1000
 MISUNDERSTOOD = frozenset({"menu"})  # actions of turns where the bot did not understand
 MISUNDERSTOOD_LIMIT = 3
 HISTORY = 10
-ASK_COMPLAINT = "请说说您要投诉的事情：哪里、什么事、什么时候，我们转给社区工作人员处理。"
 RELEASED = "人工服务已结束。还有需要随时给我发消息，我会继续为您服务。"
 
 
@@ -116,55 +114,6 @@ async def recent_history(
         }
         for m in reversed(rows)
     ]
-
-
-@intent("complain")
-async def complain(ctx: Context) -> None:
-    """A complaint: ask what happened when the message says nothing more, else file it."""
-    if len(squeeze(ctx.text)) < 8:
-        ctx.state.clear()
-        ctx.state["flow"] = "complaint"
-        ctx.action = "complaint_ask"
-        ctx.reply(ASK_COMPLAINT)
-        return
-    await file_complaint(ctx)
-
-
-@intent("flow:complaint")
-async def take_complaint(ctx: Context) -> bool:
-    """The complaint's content, asked for by the bot."""
-    if len(squeeze(ctx.text)) < 2:
-        return False
-    await file_complaint(ctx)
-    return True
-
-
-async def file_complaint(ctx: Context) -> None:
-    """A complaint ticket to staff with the recent conversation attached; tell the resident."""
-    ctx.state.clear()
-    history = await recent_history(ctx.session, ctx.conversation.id, ctx.message_id)
-    filed = await open_ticket(
-        ctx.session,
-        ctx.services,
-        category="complaint",
-        description=mask_text(ctx.text)[:1000],
-        reporter=ctx.resident,
-        now=ctx.now,
-        actor=f"resident:{ctx.resident.id}",
-        conversation_id=ctx.conversation.id,
-        source_message_id=ctx.message_id,
-        details={"history": history},
-    )
-    ticket = filed.ticket
-    ctx.action = f"complaint:{ticket.number}"
-    await announce(ctx.session, ctx.services, filed, ctx.resident)
-    rule = ctx.services.categories.get("complaint")
-    within = f"，会在{max(1, rule.accept_minutes // 60)}小时内联系您" if rule else ""
-    who = f"工作人员{filed.assignee.name}" if filed.assignee else "社区工作人员"
-    ctx.reply(
-        f"您的投诉已记录，工单号 {ticket.number}，已转给{who}处理{within}。"
-        f"想了解进度，发送“查询 {ticket.number}”即可。"
-    )
 
 
 async def release(session: AsyncSession, conversation: Conversation, by: str) -> bool:

@@ -8,6 +8,8 @@ from typing import Any
 
 from handlers.commands import command_verbs
 from handlers.context import Context
+from handlers.engine.forms import Form
+from handlers.engine.runner import Engine
 
 Handler = Callable[[Context], Awaitable[bool | None]]
 _ATTR = "__linli_intents__"
@@ -28,12 +30,28 @@ class Registry:
 
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
+        self._forms: list[Form] = []
+        self._engine: Engine | None = None
 
     def add_module(self, module: ModuleType) -> None:
-        """Register every marked function of a module."""
+        """Register every marked function of a module, and the forms it declares (FORMS)."""
         for value in vars(module).values():
             for name in getattr(value, _ATTR, ()):
                 self.add(name, value)
+        for form in getattr(module, "FORMS", ()):
+            self.add_form(form)
+
+    def add_form(self, form: Form) -> None:
+        """Register a service's form with the engine."""
+        self._forms.append(form)
+        self._engine = None
+
+    @property
+    def engine(self) -> Engine:
+        """The conversation engine running every registered form."""
+        if self._engine is None:
+            self._engine = Engine(self._forms)
+        return self._engine
 
     def add(self, name: str, handler: Handler) -> None:
         """Register one handler; a name may only be taken once."""

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import booking, care_orders, wishes
+from handlers import home_care, rehab, wishes
 from handlers.context import Context
 from handlers.registry import intent
+from nlu.timeparse import SHANGHAI
 from storage.community import Worker
 from storage.tickets import OPEN_STATUSES, Ticket, TicketFollower, ticket_by_number
 from storage.wishes import wish_by_number
@@ -21,12 +23,12 @@ NumberLookup = Callable[[AsyncSession, int, str], Awaitable[str | None]]
 
 def status_sources() -> list[StatusSource]:
     """Other services' lines for a resident (bookings, home-care orders, wishes)."""
-    return [booking.status_lines, care_orders.status_lines, wishes.status_lines]
+    return [rehab.status_lines, home_care.status_lines, wishes.status_lines]
 
 
 def number_lookups() -> dict[str, NumberLookup]:
     """Who answers for a quoted number, by its letter (Y booking, J home care, X wish)."""
-    return {"Y": booking.status_line_of, "J": care_orders.order_status_line, "X": _wish_line}
+    return {"Y": rehab.status_line_of, "J": home_care.order_status_line, "X": _wish_line}
 
 
 async def _wish_line(session: AsyncSession, resident_id: int, number: str) -> str | None:
@@ -86,6 +88,41 @@ async def _own_tickets(ctx: Context) -> list[Ticket]:
     return list((await ctx.session.scalars(stmt)).all())
 
 
+def _pairs(text: str) -> set[str]:
+    """The two-character pieces of a text (how a description is matched to a ticket)."""
+    bare = "".join(ch for ch in text if ch.isalnum())
+    return {bare[i : i + 2] for i in range(len(bare) - 1)}
+
+
+_WHEN_WORDS = {
+    "上午": (0, 12),
+    "早上": (0, 10),
+    "中午": (11, 14),
+    "下午": (12, 18),
+    "晚上": (18, 24),
+}
+
+
+def described_ticket(ctx: Context, tickets: list[Ticket]) -> Ticket | None:
+    """The one ticket a status question describes ("楼道灯那个事", "我上午说的那个"), if any."""
+    if len(tickets) < 2:
+        return None
+    asked = _pairs(ctx.text)
+    scores: dict[int, int] = {}
+    for ticket in tickets:
+        label = ctx.services.category_labels.get(ticket.category, "")
+        said = f"{label}{ticket.location or ''}{ticket.description or ''}"
+        scores[ticket.id] = len(asked & _pairs(said))
+        for word, (start, end) in _WHEN_WORDS.items():
+            created = ticket.created_at
+            made = (created if created.tzinfo else created.replace(tzinfo=UTC)).astimezone(SHANGHAI)
+            if word in ctx.text and start <= made.hour < end:
+                scores[ticket.id] += 2
+    best = max(scores.values())
+    winners = [t for t in tickets if scores[t.id] == best]
+    return winners[0] if best > 0 and len(winners) == 1 else None
+
+
 def _is_own(ctx: Context, ticket: Ticket, followers: list[int]) -> bool:
     return ticket.reporter_id == ctx.resident.id or ctx.resident.id in followers
 
@@ -133,7 +170,13 @@ async def check_status(ctx: Context) -> None:
             return
         ctx.reply(await _line(ctx, ticket))
         return
-    lines = [await _line(ctx, t) for t in await _own_tickets(ctx)]
+    own = await _own_tickets(ctx)
+    described = described_ticket(ctx, own)
+    if described is not None:
+        ctx.action = f"status:{described.number}"
+        ctx.reply(await _line(ctx, described))
+        return
+    lines = [await _line(ctx, t) for t in own]
     for source in status_sources():
         lines.extend(await source(ctx.session, ctx.resident.id))
     if not lines:

@@ -178,6 +178,23 @@ async def thank(
     )
 
 
+async def add_detail(
+    session: AsyncSession, wish: Wish, resident_id: int, words: str, now: datetime
+) -> bool:
+    """Add the resident's later words to a wish still waiting for its check (submitted)."""
+    text = f"{wish.wish}；{words}"
+    if len(text) > 200:
+        return False
+    result = await session.execute(
+        update(Wish)
+        .where(Wish.id == wish.id, Wish.status == "submitted", Wish.resident_id == resident_id)
+        .values(wish=text, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(wish)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def public_wishes(session: AsyncSession, limit: int = 50) -> list[Wish]:
     """Wishes shown on the public list (approved, claimed, fulfilled), newest first."""
     stmt = (

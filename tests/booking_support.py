@@ -8,8 +8,8 @@ from datetime import date, datetime, time
 from sqlalchemy import select
 
 from bot.runtime import RUNTIME
-from handlers.booking_changes import remind_bookings
 from handlers.jobs import PeriodicJob
+from handlers.rehab.reminders import remind_bookings
 from nlu.timeparse import SHANGHAI
 from storage.booking_places import book_slot
 from storage.bookings import Booking, RehabSlot, RehabStation, WeeklySession

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bot.runtime import RUNTIME
 from bot.scheduler import run_job
-from handlers.booking import status_line_of, status_lines
+from handlers.rehab.status import status_line_of, status_lines
 from nlu.timeparse import SHANGHAI
 from storage.booking_places import book_slot, cancel
 from storage.bookings import Booking, RehabSlot, booking_item, list_bookings
@@ -42,17 +42,15 @@ async def test_book_for_a_relative_with_a_relative_date(make_client, rasa_url, r
     assert "1 东关社区吉康之家" in (await rec.wait_for("b1", 1))[0]
     await say(client, "b1", "1")
     times = (await rec.wait_for("b1", 2))[1]
-    assert "1 12月8日（周二）上午9:00" in times and "2 12月8日（周二）上午10:00" in times, times
+    assert "12月8日（周二）" in times and "1 上午9:00" in times and "2 上午10:00" in times, times
     await say(client, "b1", "1")
-    assert "您爸叫什么名字" in (await rec.wait_for("b1", 3))[2]
-    await say(client, "b1", "王建华")
-    confirm = (await rec.wait_for("b1", 4))[3]
-    assert "12月8日（周二）上午9:00-10:00" in confirm and "您爸（王建华）" in confirm, confirm
+    confirm = (await rec.wait_for("b1", 3))[2]  # for whom was said: not asked again
+    assert "12月8日（周二）上午9:00" in confirm and "您父亲" in confirm, confirm
     assert "赵敏老师" in confirm
-    await say(client, "b1", "1")
-    done = (await rec.wait_for("b1", 5))[4]
+    await say(client, "b1", "对 他叫王建华")
+    done = (await rec.wait_for("b1", 4))[3]
     number = NUMBER.search(done)
-    assert number, done
+    assert number and "您父亲（王建华）" in done, done
     [booking] = await bookings_of(db_url, "b1")
     assert booking.number == number.group(1) and booking.status == "booked"
     assert (booking.person, booking.relation) == ("王建华", "我爸")
@@ -68,14 +66,13 @@ async def test_book_for_oneself_from_numbered_choices(make_client, rasa_url, rec
     await rec.wait_for("b2", 1)
     await say(client, "b2", "2")
     times = (await rec.wait_for("b2", 2))[1]
-    assert "1 11月30日（周一）下午2:30" in times and "3 12月4日（周五）上午9:00" in times, times
-    await say(client, "b2", "3")
-    assert "回复 1 给自己" in (await rec.wait_for("b2", 3))[2]
-    await say(client, "b2", "1")
-    confirm = (await rec.wait_for("b2", 4))[3]
+    assert "1 12月2日（周三）上午9:00" in times and "2 12月4日（周五）上午9:00" in times, times
+    assert "康复评估" not in times  # 康复训练 was asked for
+    await say(client, "b2", "2")
+    confirm = (await rec.wait_for("b2", 3))[2]
     assert "铁指江南吉康之家" in confirm and "您本人" in confirm and "王丽老师" in confirm
     await say(client, "b2", "对的")
-    assert NUMBER.search((await rec.wait_for("b2", 5))[4])
+    assert NUMBER.search((await rec.wait_for("b2", 4))[3])
     [booking] = await bookings_of(db_url, "b2")
     assert booking.person == "本人" and booking.relation is None
     assert booking.starts_at == datetime(2026, 12, 4, 9, 0, tzinfo=SHANGHAI)
@@ -92,15 +89,13 @@ async def test_full_session_offers_the_nearest_open_ones(make_client, rasa_url, 
     await say(client, "b3", "1")
     offer = (await rec.wait_for("b3", 2))[1]
     assert "已经约满" in offer and "1 12月1日（周二）上午10:00" in offer, offer
-    assert "上午9:00" not in offer.split("\n", 1)[1].split("\n")[0]
+    assert "上午9:00" not in offer.split("\n", 1)[1].split("  ")[0]
     await say(client, "b3", "1")
-    await rec.wait_for("b3", 3)
-    await say(client, "b3", "1")
-    assert "请确认预约" in (await rec.wait_for("b3", 4))[3]
+    assert "对吗" in (await rec.wait_for("b3", 3))[2]
     await fill(sessions, TUESDAY, time(10))  # others take the last places meanwhile
-    await say(client, "b3", "1")
-    again = (await rec.wait_for("b3", 5))[4]
-    assert "已经约满" in again and "12月3日（周四）上午9:00" in again, again
+    await say(client, "b3", "对")
+    sorry, again = (await rec.wait_for("b3", 5))[3:5]
+    assert "约满" in sorry and "12月3日（周四）上午9:00" in again, again
     assert await bookings_of(db_url, "b3") == []
     assert await slot_booked(db_url, TUESDAY, time(10)) == 5
 
@@ -112,8 +107,8 @@ async def test_cancel_frees_the_place(make_client, rasa_url, receiver, db_url):
     booking = await book_for(client.app[RUNTIME].sessions, "c1", TUESDAY, time(9))
     await say(client, "c1", "明天的康复去不了了")
     ask = (await rec.wait_for("c1", 1))[0]
-    assert booking.number in ask and "回复 1 取消预约" in ask, ask
-    await say(client, "c1", "1")
+    assert booking.number in ask and "确定取消" in ask, ask
+    await say(client, "c1", "对 取消吧")
     assert f"已取消预约 {booking.number}" in (await rec.wait_for("c1", 2))[1]
     [stored] = await bookings_of(db_url, "c1")
     assert stored.status == "cancelled" and stored.cancelled_at is not None
@@ -129,17 +124,19 @@ async def test_reschedule_keeps_the_number(make_client, rasa_url, receiver, db_u
     sessions = client.app[RUNTIME].sessions
     first = await book_for(sessions, "m1", TUESDAY, time(9), person="李秀英", relation="我妈")
     await say(client, "m1", "康复预约能改个时间吗")
-    assert "回复 2 改个时间" in (await rec.wait_for("m1", 1))[0]
-    await say(client, "m1", "2")
-    times = (await rec.wait_for("m1", 2))[1]
+    times = (await rec.wait_for("m1", 1))[0]
     assert "1 12月1日（周二）上午10:00" in times and "12月1日（周二）上午9:00" not in times, times
     await say(client, "m1", "1")
+    assert "改到 12月1日（周二）上午10:00" in (await rec.wait_for("m1", 2))[1]
+    await say(client, "m1", "对")
     moved = (await rec.wait_for("m1", 3))[2]
     assert "已改到 12月1日（周二）上午10:00" in moved and first.number in moved, moved
     await say(client, "m1", f"改约 {first.number}")
     await rec.wait_for("m1", 4)
     await say(client, "m1", "周四上午")  # a day in words instead of a number
-    assert "已改到 12月3日（周四）上午9:00" in (await rec.wait_for("m1", 5))[4]
+    assert "改到 12月3日（周四）上午9:00" in (await rec.wait_for("m1", 5))[4]
+    await say(client, "m1", "好的")
+    assert "已改到 12月3日（周四）上午9:00" in (await rec.wait_for("m1", 6))[5]
     [stored] = await bookings_of(db_url, "m1")
     assert stored.number == first.number and stored.status == "booked"
     assert stored.starts_at == datetime(2026, 12, 3, 9, 0, tzinfo=SHANGHAI)
@@ -253,16 +250,16 @@ async def test_simultaneous_confirmations_through_the_webhook(
     users = [f"w{i}" for i in range(8)]
 
     async def prepare(user: str) -> None:
-        for step, text in enumerate(("我想预约康复训练", "1", "1", "1"), 1):
+        for step, text in enumerate(("我想预约康复训练", "1", "1"), 1):
             await say(client, user, text)
             await rec.wait_for(user, step, within=60)
 
     await asyncio.gather(*(prepare(u) for u in users))
     for user in users:
-        assert "12月1日（周二）上午9:00-10:00" in rec.for_user(user)[-1]
-    await asyncio.gather(*(say(client, u, "1") for u in users))
-    answers = [(await rec.wait_for(u, 5, within=60))[4] for u in users]
-    assert sum("预约成功" in a for a in answers) == 5, answers
+        assert "12月1日（周二）上午9:00" in rec.for_user(user)[-1]
+    await asyncio.gather(*(say(client, u, "对") for u in users))
+    answers = [(await rec.wait_for(u, 4, within=60))[3] for u in users]
+    assert sum("已约好" in a for a in answers) == 5, answers
     assert sum("约满" in a for a in answers) == 3, answers
     assert await slot_booked(db_url, TUESDAY, time(9)) == 5
 

@@ -51,7 +51,7 @@ async def test_chat_shows_the_bots_reply(tmp_path, db_url, redis_url, rasa_url):
         await read_until(proc.stdout, "你 >", 20)
         proc.stdin.write("东关中巷的路灯坏了\n".encode())
         await proc.stdin.drain()
-        output = await read_until(proc.stdout, "回复 1", 30)
+        output = await read_until(proc.stdout, "对吗", 30)
         assert "邻里 >" in output and "东关中巷" in output
         proc.stdin.write(b"1\n")
         await proc.stdin.drain()

@@ -14,7 +14,7 @@ from handlers.faq import (
     KnowledgeBaseError,
     knowledge_base,
     load_kb,
-    offered_handler,
+    offered_form,
 )
 from handlers.wishes import ASK_WHAT
 from nlu import paths
@@ -91,7 +91,7 @@ async def test_home_care_answer_offers_to_apply(make_client, rasa_url, receiver,
     await say(client, "f2", "哪些老人可以申请居家养老服务")
     answer = (await rec.wait_for("f2", 1))[0]
     assert KB["home_care_eligibility"].answer in answer
-    assert offered_handler("request_home_care") is not None  # home care is a service here
+    assert offered_form("request_home_care") is not None  # home care is a service here
     assert "回复 1 申请居家养老服务" in answer
     await say(client, "f2", "1")
     await rec.wait_for("f2", 2)

@@ -98,7 +98,7 @@ async def test_handoff_quiet_staff_reply_and_release(staff_client, receiver, db_
     assert resp.status == 200 and not (await resp.json())["conversation"]["handed_off"]
     assert "人工服务已结束" in (await rec.wait_for("h1", 3))[2]
     await say(client, "h1", "东关中巷的路灯坏了")
-    assert "回复 1" in (await rec.wait_for("h1", 4))[3]  # the bot answers again
+    assert "对吗" in (await rec.wait_for("h1", 4))[3]  # the bot answers again
 
 
 async def test_staff_release_from_chat(staff_client, receiver, db_url):
@@ -137,13 +137,15 @@ async def test_complaint_is_a_staff_ticket_with_masked_history(
     await say(client, "h4", "我要投诉")
     assert "投诉" in (await rec.wait_for("h4", 2))[1]
     await say(client, "h4", "打了三次电话都说马上来，到现在也没来人，我电话13912345678")
-    reply = (await rec.wait_for("h4", 3))[2]
+    assert "对吗" in (await rec.wait_for("h4", 3))[2]  # what happened, confirmed once
+    await say(client, "h4", "对 麻烦你们了")
+    reply = (await rec.wait_for("h4", 4))[3]
     [ticket] = await tickets(db_url)
     assert ticket.number in reply and "刘芳" in reply
     assert ticket.category == "complaint" and ticket.status == "assigned"
     details = json.loads(ticket.details or "{}")
     texts = [entry["text"] for entry in details["history"]]
-    assert texts[0] == "你好" and "我要投诉" in texts and len(texts) == 4
+    assert texts[0] == "你好" and "我要投诉" in texts and len(texts) == 6
     assert "13912345678" not in (ticket.details or "") + ticket.description
     assert "139****5678" in ticket.description
     card = (await rec.wait_for("staff-liu", 1))[0]

@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from handlers.care_orders import order_status_line, status_lines
+from handlers.home_care import order_status_line, status_lines
 from storage.accounts import AuditEntry
 from storage.base import utcnow
 from storage.db import create_engine, session_factory
@@ -22,7 +22,7 @@ from tests.db_helpers import fetch, tickets
 from tests.support import Receiver, say
 
 ORDER = re.compile(r"订单号 (J\d{4,6})")
-ANSWERS = {"哪项上门服务": "1", "什么时间上门": "明天上午"}
+ANSWERS = {"哪项上门服务": "1", "什么时候上门": "明天上午"}
 
 
 async def views_audited(db_url: str) -> list[tuple[str, str]]:
@@ -93,7 +93,7 @@ async def test_request_claim_visit_complete_review(make_client, rasa_url, receiv
     assert (
         "赵桂兰" in confirm and "【做饭】" in confirm and re.search(r"\d+月还剩 30 小时", confirm)
     )
-    created = await ask(client, rec, "r-elder-1", "1")
+    created = await ask(client, rec, "r-elder-1", "对 麻烦了")
     number = ORDER.search(created)
     assert number, created
     n = number.group(1)
@@ -146,7 +146,7 @@ async def test_two_providers_claim_at_once_one_wins(make_client, rasa_url, recei
     rec, _ = receiver
     client = await make_client(rasa_url)
     await converse(client, rec, "r-elder-1", "明天上午能派人来给我做个饭吗")
-    n = ORDER.search(await ask(client, rec, "r-elder-1", "1"))
+    n = ORDER.search(await ask(client, rec, "r-elder-1", "对"))
     assert n
     await asyncio.gather(
         *(say(client, p, f"抢单 {n.group(1)}") for p in ("provider-a", "provider-b"))
@@ -185,24 +185,43 @@ async def test_quota_exhausted_is_refused_with_hours_left_and_a_ticket(
 
 @pytest.mark.rasa
 @pytest.mark.parametrize(
-    ("user", "reason", "words"),
+    ("user", "reason"),
     [
-        ("stranger-9", "not_registered", "还没有登记"),
-        ("r-elder-1", "not_registered", "还没有登记"),  # on file herself, her father is not
-        ("son-4", "not_eligible", "不在服务名单"),
+        ("stranger-9", "not_registered"),
+        ("r-elder-1", "not_registered"),  # on file herself, her father is not
     ],
 )
-async def test_unregistered_or_ineligible_elder_gets_policy_and_a_ticket(
-    make_client, rasa_url, receiver, db_url, user, reason, words
+async def test_an_elder_not_on_file_is_asked_about_then_filed_for_assessment(
+    make_client, rasa_url, receiver, db_url, user, reason
 ):
     rec, _ = receiver
     client = await make_client(rasa_url)
-    await say(client, user, "想给我爸申请居家养老上门服务")
-    reply = (await rec.wait_for(user, 1))[0]
-    assert words in reply and "每小时 17 元" in reply and "工单号" in reply
+    first = await ask(client, rec, user, "想给我爸申请居家养老上门服务")
+    assert "多大年纪" in first and "没有登记" not in first  # whom first, never refused
+    confirm = await ask(client, rec, user, "他80了 一个人住 东关南巷7号 想要人帮着做饭")
+    assert "80岁" in confirm and "东关南巷7号" in confirm and "做饭" in confirm
+    reply = await ask(client, rec, user, "对 电话13700006666")
     [ticket] = await tickets(db_url)
-    assert ticket.category == "home_care" and ticket.number in reply
+    assert ticket.category == "home_care" and str(ticket.number) in reply
+    assert ticket.location == "东关南巷7号" and "13700006666" in (ticket.description or "")
     assert json.loads(ticket.details or "{}")["reason"] == reason
+    assert ticket.number in (await rec.wait_for("staff-liu", 1))[-1]
+
+
+@pytest.mark.rasa
+async def test_an_elder_on_file_but_not_eligible_gets_the_policy_and_an_assessment(
+    make_client, rasa_url, receiver, db_url
+):
+    rec, _ = receiver
+    client = await make_client(rasa_url)
+    offer = await ask(client, rec, "son-4", "想给我爸申请居家养老上门服务")
+    assert "周德明" in offer and "不在服务名单" in offer and "特困、低保、优抚" in offer
+    assert await tickets(db_url) == []  # nothing filed before the resident agrees
+    reply = await ask(client, rec, "son-4", "对")
+    [ticket] = await tickets(db_url)
+    assert ticket.category == "home_care" and str(ticket.number) in reply
+    assert json.loads(ticket.details or "{}")["reason"] == "not_eligible"
+    assert await fetch(db_url, select(CareOrder)) == []
 
 
 @pytest.mark.rasa
@@ -211,13 +230,13 @@ async def test_requester_of_two_elders_picks_one_by_number(make_client, rasa_url
     client = await make_client(rasa_url)
     await say(client, "daughter-1", "我要申请居家养老上门服务")
     ask = (await rec.wait_for("daughter-1", 1))[0]
-    assert "回复 1 赵桂兰（母亲）" in ask and "回复 2 钱福生（父亲）" in ask
+    assert "1 赵桂兰（母亲）" in ask and "2 钱福生（父亲）" in ask
     reply = await converse(client, rec, "daughter-1", "2")
     assert "钱福生" in reply and re.search(r"\d+月还剩 20 小时", reply)
     seen = len(rec.for_user("daughter-1"))
     await say(client, "daughter-1", "取消")
     await say(client, "daughter-1", "我要申请居家养老上门服务")
-    assert "回复 1 赵桂兰" in (await rec.wait_for("daughter-1", seen + 2))[-1]
+    assert "1 赵桂兰" in (await rec.wait_for("daughter-1", seen + 2))[-1]
     reply = await converse(client, rec, "daughter-1", "我妈")  # a relation picks the elder too
     assert "赵桂兰" in reply and re.search(r"\d+月还剩 30 小时", reply)
 

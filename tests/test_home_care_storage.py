@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from handlers.care_orders import status_lines
+from handlers.home_care import status_lines
 from storage.base import utcnow
 from storage.db import create_engine, session_factory
 from storage.home_care import (

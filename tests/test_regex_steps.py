@@ -31,12 +31,16 @@ NOT_RESIDENT_TEXT = {
 SHORT, LONG = 256, 4096
 SLACK = 8  # a step or two at a text's end; a growing pattern grows by thousands
 # pieces of resident text that patterns here look for or skip over: spaces of all kinds,
-# digits, ID-card and masking characters, keywords, units, numerals, punctuation, links
+# digits, ID-card and masking characters, keywords, units, numerals, punctuation, links, and
+# the words answers to offered choices are read for (选第, 老, 不是, 礼拜, 半, 月, 我妈)
 PIECES = [
     *(" ", "\t", "\n", "\u3000", "，", "。", "、", ":", "：", "-", "#", "＃"),
     *("1", "0", ".", "X", "x", "*", "a", "Y", "h", "http://"),
     *("电话", "是", "号", "楼", "号楼", "单元", "室", "个", "小时", "分钟", "点", "下午"),
     *("一", "十", "两", "初", "周", "星期", "第"),
+    *("选", "老", "不", "不是", "礼拜", "半", "刻", "月", "日", "我妈", "吧"),
+    # what handlers/engine/details.py reads: ages, names, living situation, deadlines, questions
+    *("岁", "了", "叫", "我", "妈", "没", "一个人", "住", "前", "+86", "啥", "几"),
 ]
 
 
@@ -95,12 +99,23 @@ PATTERNS = resident_text_patterns()
 
 def test_the_inventory_finds_the_patterns_that_read_messages() -> None:
     expected = [
-        "handlers.wishes._CONTACT",
-        "handlers.wishes._HOUSE",
+        "handlers.wishes.words._CONTACT",
+        "handlers.wishes.words._HOUSE",
+        "handlers.wishes.words._WANT",
+        "handlers.complaints.form._VERDICT",
         "handlers.status._NUMBER",
         "nlu.normalize._NUMBER_RE",
         "nlu.timeparse._ANCHOR_RE",
+        "nlu.timeparse._TIME_WORD_RE",
+        "nlu.timeparse._NEG_WORD",
+        "handlers.engine.choices._CHOICE_RE",
+        "handlers.engine.choices._ORDINAL_RE",
+        "handlers.engine.choices._RELATION_RE",
+        "handlers.engine.choices._SURNAME_RE",
         "storage.privacy._MOBILE",
+        "handlers.engine.details._RELATION",
+        "handlers.engine.details._AGE_CUE",
+        "handlers.engine.details._A_NOT_A",  # a backreference: counted since captures are on
         "bot.messaging.ingest._CONTROL",
     ]
     for where in expected:
@@ -116,7 +131,9 @@ def test_the_count_catches_a_pattern_that_backtracks_over_a_run() -> None:
 
 
 def _stretched(unit: str, suffix: str, length: int) -> str:
-    return (unit * (length // len(unit) + 1))[:length] + suffix
+    # whole units, so the short and the long text end alike (a unit cut in two at one length
+    # and not the other changes what the last start positions cost, not how the cost grows)
+    return unit * max(1, length // len(unit)) + suffix
 
 
 hostile_units = st.lists(st.sampled_from(PIECES), min_size=1, max_size=4).map("".join)

@@ -22,7 +22,7 @@ async def report(client, rec, user: str, text: str, confirm: bool = True) -> str
     await say(client, user, text)
     replies = await rec.wait_for(user, before + 1)
     if confirm:
-        assert "回复 1" in replies[-1], replies
+        assert "对吗" in replies[-1], replies
         await say(client, user, "1")
         replies = await rec.wait_for(user, before + 2)
     found = NUMBER.search(replies[-1]) or re.search(r"工单号 (\d{4,6})", "".join(replies))

@@ -57,7 +57,7 @@ async def test_a_report_reaches_the_worker_as_a_textcard_whose_link_opens(
     client = await platform_client(rasa_url, extra_env=KEYED)
     await post(client, "wecom-resident", "东关中巷3号楼门口的路灯坏了")
     await fake.wait_for(1, within=60)
-    assert "回复 1" in fake.to("wecom-resident")[-1], fake.to("wecom-resident")
+    assert "对吗" in fake.to("wecom-resident")[-1], fake.to("wecom-resident")
     await post(client, "wecom-resident", "1")
     while not fake.cards_to(WORKER):
         await fake.wait_for(len(fake.sends) + 1, within=60)

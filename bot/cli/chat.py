@@ -18,6 +18,7 @@ from bot.connectors.signing import signed_headers, verify_request
 log = logging.getLogger(__name__)
 MAX_PART_CHARS = 2000  # config.yml's http.max_text_chars: what a handler reads of one message
 MAX_USER_ID = 128  # the generic connector's limit on ids
+PROMPT = "你 > "
 SEND_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=3)
 
 
@@ -49,6 +50,13 @@ class ChatClient:
         self.listen = listen
         self.replies: asyncio.Queue[str] = asyncio.Queue()
         self._seen: set[str] = set()
+        self._prompting = False  # "你 > " is on the screen, waiting for a line
+
+    def prompt(self) -> None:
+        """Show "你 > " unless it is already showing: one prompt per turn."""
+        if not self._prompting:
+            print(PROMPT, end="", flush=True)
+            self._prompting = True
 
     async def receive(self, request: web.Request) -> web.Response:
         """The outbound URL: verify the server's signature and show replies meant for us."""
@@ -89,7 +97,10 @@ class ChatClient:
     async def _print_replies(self) -> None:
         while True:
             text = await self.replies.get()
-            print(f"\n邻里 > {text}\n你 > ", end="", flush=True)
+            lead = "\n" if self._prompting else ""
+            self._prompting = False
+            print(f"{lead}邻里 > {text}", flush=True)
+            self.prompt()
 
     def switch_user(self, command: str) -> str:
         """`/as worker-li` changes who is typing; `/as` alone says who it is."""
@@ -111,8 +122,9 @@ class ChatClient:
         loop = asyncio.get_running_loop()
         accepted = 0
         while True:
-            print("你 > ", end="", flush=True)
+            self.prompt()
             raw = await loop.run_in_executor(None, stream.readline)
+            self._prompting = False  # the line typed after it ends the prompt
             if not raw:
                 return accepted
             line, replaced = decode_line(raw)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, and_, select, update
@@ -15,8 +14,9 @@ from handlers.context import Context
 from handlers.dialogue import answers_without_nlu
 from handlers.handoff import hand_over
 from handlers.router import respond
-from nlu.client import Entity, NLUUnavailable, ParseResult
+from nlu.client import NLUUnavailable, ParseResult
 from nlu.normalize import normalize
+from nlu.understand import reading
 from storage.base import utcnow
 from storage.community import Worker
 from storage.db import read_only
@@ -91,11 +91,7 @@ async def _parse(
         with runtime.metrics.nlu_seconds.time():
             parsed = await runtime.nlu.parse(norm.text)
         await remember_parse(runtime.redis, norm.text, parsed.to_dict(), seconds)
-    entities = []
-    for ent in parsed.entities:
-        start, end = norm.to_original(ent.start, ent.end)
-        entities.append(Entity(ent.entity, ent.value, start, end))
-    parsed = replace(parsed, text=text, normalized=norm.text, entities=tuple(entities))
+    parsed = reading(text, norm, parsed)
     return parsed, hit is not None
 
 

@@ -1,4 +1,5 @@
-"""Micro-wish commands of staff (通过 / 驳回 X1001) and volunteers (心愿清单, 认领, 圆梦 X1001).
+"""Micro-wish commands: staff (通过 / 驳回 X1001), volunteers (心愿清单, 认领, 圆梦 X1001) and
+the resident's thanks (答谢 X1001 [words]; without words the bot asks for them).
 
 Each step is pushed to the people it concerns: the resident hears of every step, volunteers
 hear of newly listed wishes, staff hear who claimed and fulfilled a wish so they can arrange
@@ -9,9 +10,15 @@ from __future__ import annotations
 
 from handlers.commands import Command
 from handlers.context import Context
+from handlers.engine.details import ticket_number
+from handlers.engine.forms import Form, Slot
+from handlers.engine.runner import Engine
+from handlers.engine.state import SlotValue
+from handlers.engine.turn import Turn
 from handlers.registry import intent
-from handlers.wishes import wish_line
+from handlers.wishes.words import wish_line
 from storage.community import workers_with_role
+from storage.privacy import mask_text
 from storage.push import push, push_to_resident, push_to_worker
 from storage.residents import Resident
 from storage.wishes import (
@@ -23,11 +30,20 @@ from storage.wishes import (
     fulfil,
     public_wishes,
     review,
+    thank,
     volunteer_by_identity,
     wish_by_number,
 )
 
 REVIEWER_ROLES = frozenset({"staff", "leader"})
+ASK_THANKS = "请说说您想对志愿者说的话，我们会转达。"
+STATUS_TEXT = {
+    "submitted": "等待社区审核",
+    "approved": "已公开，等待志愿者认领",
+    "claimed": "志愿者已认领，正在准备",
+    "fulfilled": "已实现",
+    "rejected": "未通过审核",
+}
 
 
 def _wish_command(ctx: Context) -> Command | None:
@@ -210,3 +226,80 @@ async def fulfil_wish(ctx: Context) -> bool:
     )
     ctx.reply(f"谢谢您！心愿 {wish.number} 已记为实现，居民会收到通知。")
     return True
+
+
+@intent("cmd:答谢")
+async def thank_volunteer(ctx: Context) -> bool:
+    """答谢 X1001 [words]: the resident thanks the volunteer who fulfilled their wish."""
+    command = _wish_command(ctx)
+    if command is None:
+        return False
+    wish = await wish_by_number(ctx.session, command.number or "")
+    if wish is None or wish.resident_id != ctx.resident.id:
+        ctx.reply(f"没有找到您名下的心愿 {command.number}，请核对编号。")
+        return True
+    if wish.status != "fulfilled" or wish.thanked_at is not None:
+        ctx.reply(f"心愿 {wish.number} 现在{STATUS_TEXT.get(wish.status, '')}，暂时不能留言答谢。")
+        return True
+    if not command.rest:
+        await Engine((THANKS,)).start(ctx, THANKS)  # asks for the words; the engine takes them
+        return True
+    await _pass_thanks(ctx, wish, command.rest)
+    return True
+
+
+async def _pass_thanks(ctx: Context, wish: Wish, words: str) -> None:
+    note = mask_text(words)[:200]
+    if not await thank(ctx.session, wish, ctx.resident.id, note, ctx.now):
+        ctx.reply(f"心愿 {wish.number} 已经答谢过了，谢谢您！")
+        return
+    volunteer = await ctx.session.get(Volunteer, wish.volunteer_id) if wish.volunteer_id else None
+    if volunteer is not None:
+        await push(
+            ctx.session,
+            platform=volunteer.platform,
+            user_id=volunteer.platform_user_id,
+            text=f"您帮助实现的心愿 {wish.number}（{wish.wish}），居民对您说：“{note}”",
+            action=f"wish_thanks:{wish.number}",
+        )
+    ctx.action = f"wish_thanked:{wish.number}"
+    ctx.reply("已把您的感谢转达给志愿者，谢谢您！")
+
+
+async def _thanks_started(turn: Turn) -> None:
+    """The wish being thanked is the one the command named."""
+    command = turn.ctx.command
+    turn.flow.values["wish"] = (command.number or "").upper() if command else None
+
+
+def _wish_number(turn: Turn) -> SlotValue:
+    number = ticket_number(turn.text)
+    return number if number and number.startswith(PREFIX) else None
+
+
+def _words(turn: Turn) -> SlotValue:
+    text = turn.text.strip()
+    return text or None
+
+
+async def _take_thanks(turn: Turn) -> None:
+    ctx = turn.ctx
+    wish = await wish_by_number(ctx.session, turn.flow.text("wish"))
+    if wish is None or wish.resident_id != ctx.resident.id:
+        ctx.reply("没有找到要答谢的心愿，请发送“答谢 编号”，比如：答谢 X1001。")
+        return
+    await _pass_thanks(ctx, wish, turn.flow.text("words"))
+
+
+THANKS = Form(
+    title="答谢",
+    name="wish_thanks",
+    intents=(),  # started by 答谢 X1001 without words
+    slots=(
+        Slot("wish", "心愿", "要答谢哪个心愿？比如：X1001。", extract=(_wish_number,)),
+        Slot("words", "感谢的话", ASK_THANKS, when_asked=(_words,)),
+    ),
+    complete=_take_thanks,
+    on_start=_thanks_started,
+    withdrawn="好的，不留言了。想答谢的时候发送“答谢 编号”就行。",
+)

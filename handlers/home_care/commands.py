@@ -11,8 +11,8 @@ import re
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.care_items import hours_text
 from handlers.context import Context
+from handlers.home_care.items import hours_text
 from handlers.registry import intent
 from storage.accounts import audit
 from storage.base import existing
@@ -234,27 +234,45 @@ async def cancel(ctx: Context) -> bool:
         return False
     ctx.action = "care_cancel"
     order = await order_by_number(ctx.session, command.number or "")
-    if order is None or not await _is_theirs(ctx.session, ctx.resident, order):
+    if order is None or not await is_theirs(ctx.session, ctx.resident, order):
         ctx.reply(f"没有找到您名下的订单 {command.number}，请核对单号。")
         return True
-    actor = f"resident:{ctx.resident.id}"
-    if not await cancel_order(ctx.session, order, actor, ctx.now):
-        ctx.reply(f"订单 {order.number} 已经上门或已结束，不能取消了。有问题请回复“转人工”。")
-        return True
-    ctx.reply(f"已取消订单 {order.number}，预留的服务时长已退回当月额度。")
-    provider = await ctx.session.get(CareProvider, order.provider_id) if order.provider_id else None
-    if provider is not None and provider.platform and provider.platform_user_id:
-        await push(
-            ctx.session,
-            platform=provider.platform,
-            user_id=provider.platform_user_id,
-            text=f"订单 {order.number}【{order.service_item}】已由申请人取消，不用上门了。",
-            action="care_cancelled",
-        )
+    await cancel_for_resident(ctx, order)
     return True
 
 
-async def _is_theirs(session: AsyncSession, resident: Resident, order: CareOrder) -> bool:
+async def cancel_for_resident(ctx: Context, order: CareOrder) -> bool:
+    """Cancel an order for its requester and tell the provider; False when it is too late."""
+    actor = f"resident:{ctx.resident.id}"
+    if not await cancel_order(ctx.session, order, actor, ctx.now):
+        ctx.reply(f"订单 {order.number} 已经上门或已结束，不能取消了。有问题请回复“转人工”。")
+        return False
+    ctx.reply(f"已取消订单 {order.number}，预留的服务时长已退回当月额度。")
+    await tell_provider(
+        ctx.session,
+        order,
+        f"订单 {order.number}【{order.service_item}】已由申请人取消，不用上门了。",
+        "care_cancelled",
+    )
+    return True
+
+
+async def tell_provider(session: AsyncSession, order: CareOrder, text: str, action: str) -> bool:
+    """Push a message to the provider holding an order; False when no one holds it."""
+    provider = await session.get(CareProvider, order.provider_id) if order.provider_id else None
+    if provider is None or not (provider.platform and provider.platform_user_id):
+        return False
+    await push(
+        session,
+        platform=provider.platform,
+        user_id=provider.platform_user_id,
+        text=text,
+        action=action,
+    )
+    return True
+
+
+async def is_theirs(session: AsyncSession, resident: Resident, order: CareOrder) -> bool:
     """True when the resident placed the order or may request for its elder."""
     if order.requester_id == resident.id:
         return True
@@ -283,4 +301,4 @@ async def order_status_line(session: AsyncSession, resident_id: int, number: str
     order = await order_by_number(session, number)
     if resident is None or order is None:
         return None
-    return await _line(session, order) if await _is_theirs(session, resident, order) else None
+    return await _line(session, order) if await is_theirs(session, resident, order) else None
