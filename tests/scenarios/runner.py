@@ -497,6 +497,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--show", action="store_true", help="print each failing transcript")
     parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="run the scenarios of another folder (tests/scenarios/heldout: the held-out set)",
+    )
+    parser.add_argument(
         "--known-failures",
         type=Path,
         metavar="PATH",
@@ -504,7 +510,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    chosen = select_scenarios(load_scenarios(), args.k)
+    chosen = select_scenarios(load_scenarios(args.dir) if args.dir else load_scenarios(), args.k)
     if not chosen:
         print("no scenario matches", file=sys.stderr)
         return 2
