@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ pytest_plugins = ["tests.conftest_rasa", "tests.conftest_platforms"]
 
 PG_URL = os.environ.get("LINLI_TEST_DATABASE_URL")
 DB_KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+_STARTED = pytest.StashKey[float]()
 
 
 def _cancel_all_tasks_bounded(loop: asyncio.AbstractEventLoop) -> None:
@@ -154,13 +156,33 @@ async def _settle(db_url: str, within: float = 3.0) -> None:
     await outbox_idle(db_url, within, must=False)
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """After a run of the scenario suite, print its summary (also under `make test`)."""
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Remember when the run began (the scenario summary below must be this run's)."""
+    session.config.stash[_STARTED] = time.time()
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """After a run of the scenario suite, print its summary (also under `make test`).
+
+    Under pytest-xdist the suite ran in a worker process: its report file, written during
+    this run, is read back instead.
+    """
+    import json
     import sys
 
     runner = sys.modules.get("tests.scenarios.runner")
-    if runner is not None and runner.SUMMARY:
-        terminalreporter.section("conversation scenarios")
-        for line in runner.SUMMARY:
-            terminalreporter.write_line(line)
-        terminalreporter.write_line(f"report: {runner.REPORT}")
+    lines = list(runner.SUMMARY) if runner is not None else []
+    if not lines:
+        from tests.scenarios import runner
+
+        report = runner.REPORT
+        started = config.stash.get(_STARTED, time.time())
+        if not report.exists() or report.stat().st_mtime < started:
+            return
+        lines = runner.format_summary(json.loads(report.read_text(encoding="utf-8")))
+    terminalreporter.section("conversation scenarios")
+    for line in lines:
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(f"report: {runner.REPORT}")

@@ -117,6 +117,15 @@ async def count(
         + sum(n - 1 for n in stored_twice.values())
     )
     lost = len([m for m in sent if m not in stored or m not in replied])
+    for what, seen in (
+        ("the same reply posted twice", same_reply),
+        ("the same reply stored twice", same_row),
+        ("one message stored twice", stored_twice),
+        ("tickets from one message", dict(sql["tickets"])),  # type: ignore[arg-type]
+    ):
+        twice = [key for key, n in seen.items() if n > 1][:3]
+        if twice:
+            print(f"{scenario} [{database}] {what}: {twice}")
     counts = Counts(
         scenario=scenario,
         database=database,

@@ -40,6 +40,7 @@ class Platform:
     url: str = ""
     sent: dict[str, str] = field(default_factory=dict)  # message id -> user id
     rejected: int = 0  # webhook answers other than 200, redelivered like a real platform
+    rejections: list[str] = field(default_factory=list)  # what each of those answers was
     _runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -79,9 +80,11 @@ async def deliver(
             ) as resp:
                 if resp.status == 200:
                     return
-        except (aiohttp.ClientError, TimeoutError):
-            pass
+                why = f"{resp.status} {(await resp.text())[:120]}"
+        except (aiohttp.ClientError, TimeoutError) as error:
+            why = repr(error)
         platform.rejected += 1
+        platform.rejections.append(why)
         await asyncio.sleep(0.5)
     raise AssertionError(f"message {mid} never accepted by the webhook")
 
