@@ -187,7 +187,7 @@ async def bench(
 ) -> None:
     """The whole run: ceiling, loads, cache shares, memory; then the summary tables."""
     nlu_urls = [u.rstrip("/") for u in args.nlu.split(",")]
-    mix = Mix()
+    mix = Mix(unique=args.unique)
     texts = mix.weighted_texts(500)
     print(machine_line())
     at_rest = rss_mib(pids)
@@ -240,6 +240,11 @@ def parse_args() -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="loads 50,100 for 15 s each")
+    p.add_argument(
+        "--unique",
+        action="store_true",
+        help="no text repeats (each gets a numbered tail): the parse cache never answers",
+    )
     p.add_argument("--loads", default="25,50,75,100,125", help="percent of the raw ceiling")
     p.add_argument("--seconds", type=float, default=60, help="sending time per load")
     p.add_argument("--drain", type=float, default=60, help="wait this long for late replies")

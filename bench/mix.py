@@ -55,6 +55,8 @@ def answer(reply: str, rng: random.Random) -> str | None:
     """What a resident answers to the bot's reply, or None when the conversation is over."""
     if "回复 1 确认" in reply or "回复1确认" in reply:
         return rng.choices(["1", "对", "取消"], weights=[7, 2, 1])[0]
+    if "对吗" in reply or "回复“对”" in reply:
+        return rng.choices(["对", "对的 谢谢", "嗯 可以", "取消"], weights=[5, 2, 2, 1])[0]
     if "位置" in reply or "地点" in reply or "哪里" in reply:
         return rng.choice(PLACES)
     if "3 转人工" in reply:
@@ -77,11 +79,13 @@ class Mix:
     """Draws new conversations (many distinct residents) and keeps follow-ups ready to send."""
 
     seed: int = 7
+    unique: bool = False  # every text sent differs (no parse cache hits; Rasa sees each)
     rng: random.Random = field(init=False)
     texts: dict[str, list[str]] = field(init=False)
     ready: list[tuple[Conversation, str]] = field(default_factory=list)
     started: int = 0
     sent: dict[str, int] = field(default_factory=dict)  # kind of turn → count
+    tails: int = 0
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -108,11 +112,20 @@ class Mix:
         """A follow-up whose answer has come back, else a new resident's opening."""
         if self.ready:
             self.sent["answer"] = self.sent.get("answer", 0) + 1
-            return self.ready.pop(0)
+            conv, text = self.ready.pop(0)
+            return conv, self._distinct(text)
         kind = self.rng.choices(list(KINDS), weights=list(KINDS.values()))[0]
         self.sent[kind] = self.sent.get(kind, 0) + 1
         self.started += 1
-        return Conversation(user=f"bench-{run}-{self.started}"), self.rng.choice(self.texts[kind])
+        text = self._distinct(self.rng.choice(self.texts[kind]))
+        return Conversation(user=f"bench-{run}-{self.started}"), text
+
+    def _distinct(self, text: str) -> str:
+        """With `unique`, a text no earlier turn sent (a short numbered tail; bare numbers stay)."""
+        if not self.unique or text.strip().isdigit():
+            return text
+        self.tails += 1
+        return f"{text} ({self.tails})"
 
     def replied(self, conv: Conversation, reply: str) -> None:
         """The bot answered conv's last turn: queue the resident's answer, if any."""
