@@ -329,12 +329,10 @@ async def _summary(turn: Turn) -> str:
 def _agreed_with_answer(turn: Turn) -> bool:
     """The message that gave the last piece also said yes (电话13344445555 对): no need to ask.
 
-    A yes that only takes the phone on file ("用这个号码吗？" "对") is no yes to the summary.
+    A yes to the phone question ("请留个联系电话" "是的 麻烦了") counts too: residents
+    written for from the spec alone ended there, believing it sent (fresh scenario set C).
     """
-    if len(turn.flow.said) <= 1 or not turn.filled or not reading.says_yes(turn):
-        return False
-    by_yes = {"phone"} if reading.phone(turn) is None else set()
-    return bool(set(turn.filled) - by_yes)
+    return len(turn.flow.said) > 1 and bool(turn.filled) and reading.says_yes(turn)
 
 
 async def _file(turn: Turn) -> None:

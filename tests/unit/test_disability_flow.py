@@ -110,9 +110,9 @@ async def test_the_phone_on_file_is_offered_masked_and_a_yes_takes_it(tmp_path: 
         await chat.say("给我爸办个残疾证 住东关北街22号", "apply_disability_cert")
         assert chat.action == "disability_cert_ask_phone"
         assert "138****5678" in chat.replies[-1] and PHONE not in chat.replies[-1]
-        await chat.say("对 就打这个", "affirm")
-        assert chat.action == "disability_cert_confirm"  # the yes took the phone, not the summary
-        await chat.say("嗯 可以", "affirm")
+        await chat.say("对 就打这个", "affirm")  # the last piece, said with a yes: filed
+        assert _created(chat)
+        assert "残疾证办理" in chat.replies[-1] and "138****5678" in chat.replies[-1]
         _first, second = await _tickets(chat)
         assert _details(second)["phone"] == PHONE
         assert _details(second)["matter"] == "新办残疾证"
