@@ -95,6 +95,9 @@ def _about_it(ctx: Context, ticket: Ticket) -> bool:
     return ctx.parse.confidence < SURE or ctx.parse.intent in ABOUT_IT
 
 
+STAY_SAFE = "请待在室外安全的地方，抢修人员马上到。"  # told again after an urgent ticket
+
+
 def _says_nothing_more(text: str) -> bool:
     """A bare yes, ok or number (a confirmation sent again): no news about the ticket."""
     if text.isdigit() and len(text) <= 2:
@@ -132,8 +135,7 @@ async def take_follow_up(ctx: Context) -> bool:
         return False
     if _says_nothing_more(text):  # "1" / "好的" / "嗯": nothing to add to it, nothing to push
         ctx.action = f"item_ok:{ticket.number}"
-        safe = "请待在室外安全的地方，抢修人员马上到。" if ticket.urgent else ""
-        ctx.reply(f"好的，工单 {ticket.number} 已在处理，有进展第一时间告诉您。{safe}")
+        ctx.reply(_when_line(ctx, ticket) + (STAY_SAFE if ticket.urgent else ""))
         return True
     if (ctx.intent == "check_status" and not any(ch.isdigit() for ch in text)) or asks_when(text):
         # the resident chasing it is news for whoever handles it: kept in its history
@@ -179,10 +181,5 @@ async def take_follow_up(ctx: Context) -> bool:
         )
         told = "，已转告处理人员"
     ctx.action = f"ticket_note:{ticket.number}"
-    if ticket.urgent:
-        ctx.reply(
-            f"收到，已补充到工单 {ticket.number}{told}。请待在室外安全的地方，抢修人员马上到。"
-        )
-    else:
-        ctx.reply(f"收到，已补充到工单 {ticket.number}{told}。")
+    ctx.reply(f"收到，已补充到工单 {ticket.number}{told}。" + (STAY_SAFE if ticket.urgent else ""))
     return True
