@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -216,14 +217,27 @@ async def mark_failed_attempt(
     await session.execute(update(Message).where(Message.id == message_id).values(**values))
 
 
-async def release_expired_leases(session: AsyncSession) -> int:
-    """Return messages whose sender died mid-send to the pending queue."""
+def _lease_expired() -> ColumnElement[bool]:
+    return and_(
+        Message.direction == "out",
+        Message.status == SENDING,
+        or_(Message.next_attempt_at.is_(None), Message.next_attempt_at < utcnow()),
+    )
+
+
+async def expired_leases(session: AsyncSession, limit: int = 500) -> list[int]:
+    """Ids of replies being sent whose lease ran out (their sender may have died mid-send)."""
+    query = select(Message.id).where(_lease_expired()).order_by(Message.id).limit(limit)
+    return list((await session.scalars(query)).all())
+
+
+async def release_leases(session: AsyncSession, message_ids: Sequence[int]) -> int:
+    """Return these replies to the pending queue, if their lease is still expired."""
+    if not message_ids:
+        return 0
     result = await session.execute(
         update(Message)
-        .where(
-            and_(Message.direction == "out", Message.status == SENDING),
-            or_(Message.next_attempt_at.is_(None), Message.next_attempt_at < utcnow()),
-        )
+        .where(Message.id.in_(message_ids), _lease_expired())
         .values(status=PENDING, next_attempt_at=utcnow())
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

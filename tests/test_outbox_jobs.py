@@ -8,15 +8,17 @@ jobs Redis lost are swept back and sent once, in order.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import redis.asyncio as aioredis
 from saq.job import Status
 from sqlalchemy import update
 
 from bot.messaging.outbox.enqueue import QUEUE_NAME, enqueue_delivery, outbox_queue
+from bot.messaging.outbox.leases import PREFIX, LeaseKeeper, kept_alive
 from bot.runtime import RUNTIME
 from storage.base import utcnow
-from storage.messages import SENT, Message, first_outbound_ids, record_outbound
+from storage.messages import SENDING, SENT, Message, first_outbound_ids, record_outbound
 from storage.residents import get_or_create_conversation
 from tests.conftest_platforms import messages, queue_replies, settled
 
@@ -166,3 +168,36 @@ async def test_the_replies_of_a_turn_are_enqueued_by_id_without_a_scan(
     runtime.wake_outbox()  # a wake without ids does
     await fake.wait_for(4, within=30)
     assert fake.to("quiet") == ["没人通知的回复"]
+
+
+async def test_an_expired_lease_is_released_only_once_no_live_sender_keeps_it(
+    platform_client, fake_wecom_api, redis_url
+):
+    """A slow sender (SQLite recording waits for the lock) keeps its reply; a dead one not."""
+    fake, _ = fake_wecom_api
+    client = await platform_client(overrides={"delivery": {"poll_seconds": 0.2}})
+    runtime = client.app[RUNTIME]
+    async with runtime.sessions() as session, session.begin():
+        conversation = await get_or_create_conversation(session, "wecom", "slow", "slow")
+        conversation.last_message_at = utcnow()
+        record_outbound(session, conversation_id=conversation.id, platform="wecom",
+                        text="慢的发送者", reply_to_id=None)  # fmt: skip
+        await session.flush()
+        [reply_id] = first_outbound_ids(session)
+        await session.execute(  # claimed by another process, its lease run out a while ago
+            update(Message)
+            .where(Message.id == reply_id)
+            .values(status=SENDING, next_attempt_at=utcnow() - timedelta(seconds=30))
+        )
+    redis = aioredis.Redis.from_url(redis_url)
+    try:
+        await LeaseKeeper(redis, 5).renew([reply_id])  # that sender is alive and keeps it
+        runtime.wake_outbox()
+        await asyncio.sleep(2.0)  # ten sweeps
+        assert fake.to("slow") == []
+        assert await kept_alive(redis, [reply_id, reply_id + 1]) == {reply_id}
+        await redis.delete(f"{PREFIX}{reply_id}")  # it died: nothing renews its key
+        await fake.wait_for(1, within=30)
+        assert fake.to("slow") == ["慢的发送者"]
+    finally:
+        await redis.aclose()

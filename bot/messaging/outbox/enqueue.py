@@ -21,13 +21,17 @@ from redis.asyncio import Redis
 from saq import Job
 from saq.queue.redis import RedisQueue
 
+from bot.messaging.outbox.leases import kept_alive
 from bot.runtime import Runtime
 from bot.tasks import being_cancelled
-from storage.outbox import due_deliveries, release_expired_leases
+from storage.db import read_only
+from storage.outbox import due_deliveries, expired_leases, release_leases
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "linli-outbox"
 JOB = "deliver"
+# How long recording a send may wait for the database (SQLite's busy timeout, storage/db.py).
+RECORDING_WAIT = 30
 
 
 def outbox_queue(redis: Redis) -> RedisQueue:
@@ -38,13 +42,14 @@ def outbox_queue(redis: Redis) -> RedisQueue:
 async def enqueue_delivery(queue: RedisQueue, message_id: int, *, lease: float = 60) -> bool:
     """Add a reply's delivery job, keyed by its id; False when it already has one.
 
-    lease (the send lease) is how long saq lets one run take before cancelling it.
+    saq cancels a run after the send lease plus RECORDING_WAIT: a run cut while recording a
+    send that went out would be sent again.
     """
     job = Job(
         JOB,
         kwargs={"message_id": message_id},
         key=f"out-{message_id}",
-        timeout=max(1, int(lease)),
+        timeout=max(1, int(lease)) + RECORDING_WAIT,
         retries=1,  # more runs only when the job asks to wait; attempts that count are in SQL
         ttl=300,
     )
@@ -107,9 +112,20 @@ class OutboxEnqueuer:
                 woken = await asyncio.wait_for(wake.wait(), timeout=self.cfg.poll_seconds)
 
     async def sweep(self) -> int:
-        """Release leases of crashed senders, then enqueue every due reply; return new jobs."""
-        async with self.runtime.sessions() as session, session.begin():
-            released = await release_expired_leases(session)
+        """Release leases of crashed senders, then enqueue every due reply; return new jobs.
+
+        An expired lease whose sender is alive (it keeps the lease in Redis: leases.py) stays.
+        """
+        async with self.runtime.sessions() as session:
+            await read_only(session)  # every poll, by every worker: no write lock for a look
+            expired = await expired_leases(session)
+        released = 0
+        if expired:
+            alive = await kept_alive(self.queue.redis, expired)
+            dead = [message_id for message_id in expired if message_id not in alive]
+            if dead:
+                async with self.runtime.sessions() as session, session.begin():
+                    released = await release_leases(session, dead)
         if released:
             log.warning("released %d replies whose sender stopped mid-send", released)
         return await self.enqueue_due(limit=500)
@@ -117,6 +133,7 @@ class OutboxEnqueuer:
     async def enqueue_due(self, limit: int = 100) -> int:
         """Enqueue the replies due now whose earlier replies are settled; return new jobs."""
         async with self.runtime.sessions() as session:
+            await read_only(session)
             ids = await due_deliveries(session, limit)
         added = 0
         for message_id in ids:

@@ -24,6 +24,7 @@ from saq import Job, Worker
 
 from bot.connectors.base import SendError
 from bot.messaging.outbox.enqueue import JOB, OutboxEnqueuer, outbox_queue
+from bot.messaging.outbox.leases import LeaseKeeper
 from bot.runtime import Runtime
 from storage.base import utcnow
 from storage.db import unavailable
@@ -88,6 +89,7 @@ class Deliverer:
         self.cfg = runtime.settings.file.delivery
         self.queue = outbox_queue(runtime.redis)
         self.enqueuer = OutboxEnqueuer(runtime, self.queue, sweep=True)
+        self.leases = LeaseKeeper(runtime.redis, self.cfg.lease_seconds)
         self.stopping = False  # set by quiesce(): take no new reply in this process
         self._busy = 0  # replies between claim and mark in this process
         self._idle = asyncio.Event()
@@ -101,13 +103,17 @@ class Deliverer:
 
     async def run(self) -> None:
         """Run the delivery worker and the sweeping enqueuer until cancelled."""
-        jobs = self.delivery_worker.start()
-        running = asyncio.get_running_loop().create_task(jobs, name="outbox-jobs")
+        loop = asyncio.get_running_loop()
+        running = [
+            loop.create_task(self.delivery_worker.start(), name="outbox-jobs"),
+            loop.create_task(self.leases.run(), name="outbox-leases"),
+        ]
         try:
             await self.enqueuer.run()
         finally:
-            running.cancel()
-            await asyncio.wait([running], timeout=5)
+            for task in running:
+                task.cancel()
+            await asyncio.wait(running, timeout=5)
 
     async def enqueue(self, message_id: int) -> bool:
         """Have a due reply's job run now (a new job: True)."""
@@ -151,9 +157,10 @@ class Deliverer:
                 following = await next_in_line(session, message_id)
         if delivery is None:
             return await self._not_claimed(message_id, status, behind, following)
-        error = await self._send(delivery)
-        retry_at = None if error is None else self._retry_at(delivery, error)
-        following = await self._settle(delivery, error, retry_at)
+        with self.leases.hold(message_id):  # no sweep takes it from a live sender
+            error = await self._send(delivery)
+            retry_at = None if error is None else self._retry_at(delivery, error)
+            following = await self._settle(delivery, error, retry_at)
         if following is not None:
             await self.enqueue(following)
         if error is None:
