@@ -82,6 +82,11 @@ _OF_SOMEONE_ELSE = re.compile(r"[他她](?:说|也|就|都|又|可)?$")
 _CLAUSE_YES = re.compile(r"(?:(?<![不没别绝面针相核应派反])对的?|是的|(?<!不)没错|好的|ok)$")
 _CLAUSES = re.compile(r"[\s,，.。!！~～、;；]+")
 _NO = re.compile(r"^(?:不对|不是|不|没有|不要|no|2|否|错了|不行)$")
+# "对了 先说个事 …", "对了 还有": by the way, something else (no yes to anything)
+_BY_THE_WAY = re.compile(
+    r"^(?:[哦噢啊诶哎][\s,，]*)?对了[\s,，!！]*"
+    r"(?:先说|还有|顺便|另外|忘了|差点忘|想起来|问一下|问下|问个|再说|还想|我还|说个事|说一下|一件事)"
+)
 _THANKS = re.compile(
     r"^(?:(?:好的?|嗯+|哦+|行|ok)[\s,，]*)?(?:谢谢|谢了|多谢|感谢|辛苦了?|麻烦了|麻烦你们了|"
     r"拜拜|再见|没事了|好的谢谢|谢谢你们?|谢谢啦|谢啦|辛苦你们了)+(?:你们|啊|呀|了|哈|啦)*$"
@@ -126,6 +131,17 @@ def _only_question(plain: str) -> bool:
     return plain.rstrip().endswith(("吗", "吗?", "吗？", "?", "？")) and len(plain) < 12
 
 
+# "对了 …", "还有个事 …", "顺便说一下 …": what follows is another matter
+_ANOTHER_MATTER = re.compile(
+    r"^.{0,4}?(?:对了|还有(?:个|一个|一件)事|另外(?:还有)?|顺便|先说个事|再说个事|还有就是)"
+)
+
+
+def turns_to_another_matter(text: str) -> bool:
+    """True when the message opens by turning to something else ("对了 先说个事 …")."""
+    return _ANOTHER_MATTER.match(_plain(text)) is not None
+
+
 def is_thanks_only(text: str) -> bool:
     """True for a bare thanks or goodbye (谢谢 / 辛苦了 / 好的谢谢 / 拜拜) with nothing else."""
     bare = re.sub(r"[\s,，.。!！~～、…]+", "", _plain(text))
@@ -150,6 +166,8 @@ def read_answer(text: str, intent: str | None = None, confidence: float = 0.0) -
         return correction
     if _NO.match(plain):
         return Answer(AnswerKind.NO)
+    if _BY_THE_WAY.match(plain):
+        return Answer(AnswerKind.NONE, plain)
     yes = _YES.match(plain)
     if yes is not None and not _asks(plain, yes.end()):
         return Answer(AnswerKind.YES, _trim(plain[yes.end() :]))

@@ -20,12 +20,19 @@ from datetime import timedelta
 
 from handlers.context import Context
 from handlers.dialogue import ASKED_AGAIN
-from handlers.engine.answers import AnswerKind, ends_with_yes, is_thanks_only
+from handlers.engine.answers import (
+    AnswerKind,
+    ends_with_yes,
+    is_thanks_only,
+    turns_to_another_matter,
+)
 from handlers.engine.choices import Match, Option, choice_number, match_option
 from handlers.engine.details import is_question
 from handlers.engine.forms import Accept, Form, Refuse, Slot
 from handlers.engine.state import (
+    ASIDE,
     CONFIRM,
+    RESUMED_AFTER,
     URGENT,
     WITHDRAWN,
     Dialogue,
@@ -181,6 +188,15 @@ class Engine:
             ctx.action = f"{form.name}_withdrawn"
             ctx.reply(form.withdrawn)
             return True
+        other = self.form_for(turn.intent) if sure else None
+        if (
+            other is not None
+            and other is not form
+            and answer.kind is AnswerKind.NONE
+            and turns_to_another_matter(turn.text)
+        ):
+            # "对了 先说个事 我爸楼下路灯坏了 …": that request now, this one taken up after
+            return await self._set_aside_for(turn, other)
         _note_said(turn)
         at_confirm = flow.asking == CONFIRM
         asked = flow.asking
@@ -272,11 +288,24 @@ class Engine:
             ctx.action = f"{form.name}_thanks"
             ctx.reply("不客气。" + await self._question(turn, form, again=True))
             return True
-        if self.form_for(intent) is not None:
-            self._end(turn)
-            turn.dialogue.store(ctx.state)
-            return False
+        other = self.form_for(intent)
+        if other is not None:
+            return await self._set_aside_for(turn, other)
         return False
+
+    async def _set_aside_for(self, turn: Turn, other: Form) -> bool:
+        """Another request said in the middle: it starts now, this one resumes after it."""
+        ctx = turn.ctx
+        if turn.flow.values:
+            self._pause(turn, ASIDE)
+        else:
+            self._end(turn)
+        turn.dialogue.store(ctx.state)
+        await self.start(ctx, other)
+        started = Dialogue.load(ctx.state)
+        turn.dialogue.flow, turn.dialogue.item = started.flow, started.item
+        turn.dialogue.paused, turn.dialogue.paused_by = started.paused, started.paused_by
+        return True
 
     async def _answer_question(self, turn: Turn, form: Form) -> bool:
         """A question asked with a piece of the request, answered by the form before its next
@@ -480,7 +509,7 @@ class Engine:
     async def _resume(self, turn: Turn) -> None:
         """The request an urgent report interrupted goes on, with its question asked again."""
         paused, dialogue = turn.dialogue.paused, turn.dialogue
-        if paused is None or dialogue.flow is not None or dialogue.paused_by != URGENT:
+        if paused is None or dialogue.flow is not None or dialogue.paused_by not in RESUMED_AFTER:
             return
         dialogue.paused, dialogue.paused_by = None, ""
         form = self.forms.get(paused.form)
@@ -517,7 +546,7 @@ class Engine:
         own = parse is not None and parse.intent in form.intents
         back = (
             own
-            and dialogue.paused_by == URGENT
+            and dialogue.paused_by in RESUMED_AFTER
             and parse is not None
             and parse.confidence >= RESUME_CONFIDENCE
         )

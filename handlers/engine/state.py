@@ -10,6 +10,8 @@ STATE_VERSION = 1
 STATE_KEY = "dialogue"  # where the engine keeps its state inside a conversation's state
 CONFIRM = "confirm"  # FlowState.asking while the bot waits for a yes to its summary
 URGENT, WITHDRAWN = "urgent", "withdrawn"  # why a request was set aside (Dialogue.paused)
+ASIDE = "aside"  # set aside for another request said in between ("对了 先说个事 …")
+RESUMED_AFTER = frozenset({URGENT, ASIDE})  # taken up again once the other one is done
 
 SlotValue = str | int | list[str] | None
 
@@ -58,7 +60,7 @@ class Dialogue:
     # a request set aside: interrupted by an urgent report, or withdrawn; the resident may
     # come back to it (its intent after an interruption, 还是约吧 after either)
     paused: FlowState | None = None
-    paused_by: str = ""  # URGENT or WITHDRAWN
+    paused_by: str = ""  # URGENT, ASIDE or WITHDRAWN
 
     @classmethod
     def load(cls, state: dict[str, Any]) -> Dialogue:

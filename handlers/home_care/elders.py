@@ -77,6 +77,11 @@ _TITLED = re.compile(
 )
 _NOT_KIN = ("姑娘", "女儿", "闺女", "儿子", "孩子", "儿媳", "女婿", "孙子", "孙女")
 _NEGATED = re.compile(r"不是[^\s,，。;；!！?？]{0,6}")
+# "辛苦阿姨了", "麻烦师傅": thanks to the one who comes, not whom the request is for
+_THANKED = re.compile(
+    r"(?:辛苦|麻烦|谢谢|感谢|多谢|有劳)(?:了|你|您|你们)?"
+    r"(?:阿姨|师傅|大姐|叔叔|大哥|姑娘|小伙子|小姑娘|同志)"
+)
 
 
 @dataclass(frozen=True)
@@ -146,7 +151,8 @@ def shown(flow: FlowState, value: SlotValue = None) -> str:
 
 
 def affirmed(text: str) -> str:
-    """The text without what it denies ("是我妈 不是我爸" → "是我妈  ")."""
+    """The text without what it denies ("是我妈 不是我爸" → "是我妈  ") nor whom it thanks."""
+    text = _THANKED.sub(lambda m: " " * len(m.group(0)), text)
     return _NEGATED.sub(lambda m: " " * len(m.group(0)), text)
 
 
@@ -199,7 +205,9 @@ def _resolve(mention: str, roster: Sequence[Roster]) -> str:
     """The elder slot's value for one mention: the roster elder it names, or someone new."""
     if mention.startswith((ON_ROSTER, NEW)):
         return mention
-    kin = _BY_LABEL[mention]
+    kin = _BY_LABEL.get(mention)
+    if kin is None:  # a relative with no roster relation (大姨, 表舅): someone new to assess
+        return NEW + mention
     matches = [e for e in roster if e.relation in kin.on_file_as]
     if len(matches) == 1:
         return matches[0].value

@@ -259,7 +259,9 @@ def recognises(text: str) -> bool:
         return True
     if match_item(elders.affirmed(plain)) is None:
         return False
-    return elders.kin_words(plain) or any(word in plain for word in ("上门", "老人"))
+    # the one who comes is 阿姨 or 师傅: "想约个做饭的阿姨"
+    helper = ("上门", "老人", "阿姨", "派人", "派个人", "来个人", "来人")
+    return elders.kin_words(plain) or any(word in plain for word in helper)
 
 
 def _on_silence(turn: Turn) -> OnSilence | None:

@@ -9,6 +9,7 @@ order asks when; for the others the provider calls to agree on a time once it cl
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from handlers.dialogue import squeeze
@@ -23,6 +24,8 @@ class CareItem:
     minutes: int
     words: tuple[str, ...] = ()
     timed: bool = False  # the visit must be at a time the resident names (a meal)
+    # said around other words ("降压药吃完了 能帮着买点送过去吗"): a pattern of the squeezed text
+    pattern: re.Pattern[str] | None = None
 
 
 ITEMS: tuple[CareItem, ...] = (
@@ -33,7 +36,12 @@ ITEMS: tuple[CareItem, ...] = (
     CareItem("助浴", 90, ("助浴", "洗澡", "洗洗澡", "洗个澡", "擦身", "擦澡")),
     CareItem("理发", 60, ("理发", "剪头", "理个发", "理理发", "剪发", "剃头")),
     CareItem("测血压", 30, ("血压",)),
-    CareItem("代买药品", 60, ("买药", "买点药", "送药", "送点药", "代买", "拿药")),
+    CareItem(
+        "代买药品",
+        60,
+        ("买药", "买点药", "送药", "送点药", "代买", "拿药"),
+        pattern=re.compile(r"药.{0,12}?[买送拿取开]|[买送拿取开].{0,6}?药"),
+    ),
     CareItem("陪同就医", 180, ("陪同", "陪诊", "就医", "看病", "复查"), timed=True),
     CareItem("洗衣服", 90, ("洗衣", "洗被", "拆洗")),
     CareItem("洗头", 30, ("洗头",)),
@@ -75,6 +83,12 @@ def match_item(text: str | None) -> CareItem | None:
             rank = (at, -len(word))
             if best is None or rank < (best[0], best[1]):
                 best = (rank[0], rank[1], item)
+    if best is None:
+        found = next(
+            ((item, m) for item in ITEMS if item.pattern and (m := item.pattern.search(bare))), None
+        )
+        if found is not None:
+            return found[0]
     return best[2] if best else None
 
 

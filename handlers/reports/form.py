@@ -7,6 +7,9 @@ neighbours, routed by config.yml).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 from handlers.engine.answers import AnswerKind, read_answer
 from handlers.engine.details import is_question
 from handlers.engine.forms import Form, OnSilence, Slot
@@ -28,14 +31,40 @@ REPORT_INTENTS = (
     "report_noise",
 )
 MEDIATION = "mediation"
+OTHER = "other"
 
 
 CORRECT_CATEGORY = 0.5  # a correction this sure of another problem changes it
 CHANGE_CATEGORY = 0.8  # any later message this sure of another problem changes it
 
 
+# Something broken that no report category covers (an elevator, a door, railings): the NLU
+# has no intent for it and reads it weakly as one of the others. Filed under `other`.
+BROKEN = re.compile(
+    r"坏了|坏掉|坏的|损坏|不能用|用不了|没法用|不好使|不管用|失灵|松了|松动|掉了|碎了|塌了|"
+    r"裂了|裂缝|断了|歪了|卡住|关不上|打不开|刷不开|锁不上|漏雨|困在|停运|不转了"
+)
+# The words a weak reading of a category must be backed by, else the problem is `other`.
+CATEGORY_WORDS = {
+    "streetlight": ("灯",),
+    "sanitation": ("垃圾", "脏", "广告", "杂物", "堆", "臭", "卫生", "清理", "打扫", "狗屎"),
+    "road": ("路", "坑", "井盖", "砖", "地面", "台阶", "坡"),
+    "water": ("水", "漏", "堵", "管道", "管子"),
+    "noise": ("吵", "噪", "响", "声", "装修", "广场舞", "喇叭"),
+}
+
+
+def names_problem(text: str) -> bool:
+    """The text says something is broken (for a message the NLU was unsure of)."""
+    return BROKEN.search(text) is not None and not is_question(text)
+
+
 def _category(turn: Turn) -> SlotValue:
-    """The category the message's report intent files under (config.yml report_intents)."""
+    """The category the message's report intent files under (config.yml report_intents).
+
+    A weak reading not backed by the category's own words, of a message saying something
+    is broken, files under `other` (电梯坏了 read weakly as a street light).
+    """
     known = turn.flow.values.get("category")
     if known:  # the first reading stands unless a later one is sure (the summary shows it)
         needed = CORRECT_CATEGORY if turn.focus is not None else CHANGE_CATEGORY
@@ -44,7 +73,16 @@ def _category(turn: Turn) -> SlotValue:
     intent = turn.intent or ""
     if intent == "request_mediation":
         return MEDIATION
-    return turn.ctx.services.report_intents.get(intent) or None
+    category = turn.ctx.services.report_intents.get(intent) or None
+    if known or turn.confidence >= turn.ctx.services.min_confidence:
+        return category
+    text = turn.text
+    if category is not None and any(w in text for w in CATEGORY_WORDS.get(category, ())):
+        return category
+    if names_problem(text):
+        said = (c for c, words in CATEGORY_WORDS.items() if any(w in text for w in words))
+        return next(said, OTHER)
+    return category
 
 
 def _label(turn: Turn) -> str:
@@ -134,7 +172,9 @@ def _slots() -> tuple[Slot, ...]:
     )
 
 
-def _report_form(name: str, title: str, intents: tuple[str, ...]) -> Form:
+def _report_form(
+    name: str, title: str, intents: tuple[str, ...], recognises: Callable[[str], bool] | None = None
+) -> Form:
     return Form(
         name=name,
         title=title,
@@ -145,11 +185,12 @@ def _report_form(name: str, title: str, intents: tuple[str, ...]) -> Form:
         withdrawn="好的，这件事先不报了。还有需要随时告诉我。",
         silence=_file_on_silence,
         lenient_start=True,  # the summary names the problem: a wrong guess is corrected there
+        recognises=recognises,
     )
 
 
 FORMS = (
-    _report_form("report", "报修", REPORT_INTENTS),
+    _report_form("report", "报修", REPORT_INTENTS, recognises=names_problem),
     _report_form(MEDIATION, "纠纷调解", ("request_mediation",)),
     Form(
         name="gas",

@@ -216,7 +216,10 @@ async def test_a_weak_reading_that_asks_to_sign_up_starts_it(tmp_path: Path) -> 
         assert chat.action == "activity_confirm"
     async with Dialog.open(tmp_path, user="other") as chat:
         await chat.say("给我报一下 楼道灯坏了", "join_activity", 0.29)
-        assert chat.action == "menu"  # a problem, not a sign-up: the NLU is too unsure
+        # a problem, not a sign-up: the NLU is too unsure of the activity, the words say
+        # something is broken, so it is a report of that light
+        assert chat.action == "report_ask_location"
+        assert "路灯" in chat.replies[-1]
 
 
 async def test_a_full_activity_says_so_and_offers_the_others(tmp_path: Path) -> None:

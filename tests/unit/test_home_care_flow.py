@@ -342,3 +342,78 @@ async def test_living_alone_or_not_in_the_residents_words(tmp_path: Path) -> Non
         assert chat.action == "home_care_ask_living"
         await chat.say("对", "affirm")
         assert chat.action == "home_care_ask_location"
+
+
+async def test_a_yes_that_thanks_the_helper_orders_and_names_no_one_new(tmp_path: Path) -> None:
+    """ "是的 辛苦阿姨了" agrees; 阿姨 is the one who comes, not whom the order is for."""
+    async with Dialog.open(tmp_path, user="son-3") as chat:
+        await chat.say(
+            "我妈好长时间没洗澡了 能派人上门助浴吗 周四上午",
+            "request_home_care",
+            relation="我妈",
+            service_item="助浴",
+            time="周四上午",
+        )
+        assert chat.action == "home_care_confirm"
+        await chat.say("是的 辛苦阿姨了", "thank")
+        assert chat.action is not None and chat.action.startswith("care_order_created:J")
+        [(elder, item, _)] = await _orders(chat)
+        assert (elder, item) == ("孙淑珍", "助浴")
+
+
+async def test_a_relative_with_no_roster_relation_is_someone_new_to_assess(tmp_path: Path) -> None:
+    """ "我大姨一个人住 …": 大姨 is no relation on file; she is assessed, nothing breaks."""
+    async with Dialog.open(tmp_path) as chat:
+        await chat.say(
+            "我大姨一个人住 昨天摔了一跤 没人做饭 能不能派人上门照顾一下 她住新华街道红梅小区6号楼1单元302",
+            "request_home_care",
+            0.92,
+            time="昨天",
+            service_item="做饭",
+            location="新华街道红梅小区6号楼1单元302",
+        )
+        assert chat.action is not None and chat.action.startswith("home_care_")
+        assert "大姨" in chat.replies[-1] or "多大" in chat.replies[-1]
+
+
+async def test_medicine_to_buy_is_read_from_words_around_it(tmp_path: Path) -> None:
+    async with Dialog.open(tmp_path, user="son-3") as chat:
+        await chat.say(
+            "我妈的降压药吃完了 能不能帮着买点送过去 今天下午",
+            "request_home_care",
+            relation="我妈",
+            time="今天下午",
+        )
+        assert chat.action == "home_care_confirm"
+        assert "【代买药品】" in chat.replies[-1]
+
+
+async def test_a_cook_asked_for_in_own_words_starts_home_care(tmp_path: Path) -> None:
+    async with Dialog.open(tmp_path, user="son-3") as chat:
+        await chat.say("想约个做饭的阿姨", "complain", 0.2)
+        assert chat.action is not None and chat.action.startswith("home_care_")
+
+
+async def test_another_matter_at_the_confirmation_is_filed_and_the_order_resumes(
+    tmp_path: Path,
+) -> None:
+    """ "对了 先说个事 …" is no yes: the street light is reported, then the haircut is asked again."""
+    async with Dialog.open(tmp_path, user="daughter-1") as chat:
+        await chat.say(
+            "想给我爸约个上门理发", "request_home_care", relation="我爸", service_item="理发"
+        )
+        assert chat.action == "home_care_confirm"
+        await chat.say(
+            "对了 先说个事 我爸楼下路灯坏了 幸福里小区5号楼门口",
+            "report_streetlight",
+            location="幸福里小区5号楼门口",
+        )
+        assert chat.action == "report_confirm"
+        assert await _orders(chat) == []
+        replies = await chat.say("对", "affirm")
+        (ticket,) = await _tickets(chat)
+        assert ticket.category == "streetlight" and ticket.location == "幸福里小区5号楼门口"
+        assert "刚才的事接着办" in replies[-1] and "理发" in replies[-1]
+        await chat.say("对", "affirm")
+        [(elder, item, _)] = await _orders(chat)
+        assert (elder, item) == ("钱福生", "理发")

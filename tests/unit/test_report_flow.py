@@ -124,3 +124,39 @@ async def test_the_state_is_typed_and_versioned(tmp_path: Path) -> None:
         assert stored["flow"]["form"] == "report"
         assert stored["flow"]["asking"] == "location"
         assert stored["flow"]["values"] == {"category": "streetlight"}
+
+
+async def test_something_broken_no_category_covers_is_filed_under_other(tmp_path: Path) -> None:
+    """电梯坏了, read weakly as a street light, is no street light: it goes to staff as other."""
+    async with Dialog.open(tmp_path) as chat:
+        await chat.say(
+            "我们楼电梯坏了三天了 住九楼 下不去楼 长青小区11号楼",
+            "report_streetlight",
+            0.28,
+            location="长青小区11号楼",
+        )
+        assert chat.action == "report_confirm"
+        assert "其他问题" in chat.replies[-1]
+        await chat.say("是啊 你们给催催", "affirm")
+        (ticket,) = await _tickets(chat)
+        assert (ticket.category, ticket.location) == ("other", "长青小区11号楼")
+
+
+async def test_a_broken_thing_the_nlu_was_unsure_of_starts_a_report(tmp_path: Path) -> None:
+    async with Dialog.open(tmp_path) as chat:
+        await chat.say("单元门坏了 门禁刷不开 门也关不上", "complain", 0.13)
+        assert chat.action == "report_ask_location"
+        await chat.say("翠苑小区3号楼2单元", None, location="翠苑小区3号楼2单元")
+        assert chat.action == "report_confirm"
+        await chat.say("对", "affirm")
+        (ticket,) = await _tickets(chat)
+        assert ticket.category == "other" and "单元门坏了" in (ticket.description or "")
+
+
+async def test_a_weak_reading_backed_by_its_own_words_keeps_its_category(tmp_path: Path) -> None:
+    async with Dialog.open(tmp_path) as chat:
+        await chat.say("楼下那盏灯坏了好几天了", "report_streetlight", 0.35)
+        await chat.say("光华社区12号楼门口", None, location="光华社区12号楼门口")
+        await chat.say("对", "affirm")
+        (ticket,) = await _tickets(chat)
+        assert ticket.category == "streetlight"
