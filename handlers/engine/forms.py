@@ -113,6 +113,10 @@ class Form:
     # a yes said with the answer to the last choice shown ("九点那个 对") completes at once
     # when nothing else is missing (the completion repeats what was agreed)
     choice_with_yes_completes: bool = False
+    # a yes said with the answer to the last missing piece ("对 我叫刘玉珍", "13344445555 对")
+    # completes at once: residents take that as sent. Off where the summary must be seen
+    # first (a wish's text is shown in public)
+    answer_with_yes_completes: bool = True
     # answered in the middle, then the request resumes (faq, check_status …)
     answers_between: frozenset[str] = frozenset({"faq", "check_status", "greet", "out_of_scope"})
     description_slot: str | None = None  # free words that fill no slot are added here

@@ -24,6 +24,7 @@ from handlers.engine.answers import (
     AnswerKind,
     ends_with_yes,
     is_thanks_only,
+    read_answer,
     turns_to_another_matter,
 )
 from handlers.engine.choices import Match, Option, choice_number, match_option
@@ -238,6 +239,9 @@ class Engine:
             if not at_confirm and shown and self._chose_with_yes(turn, form, asked):
                 await self._complete(turn, form)  # "九点那个 对": the choice shown, and a yes
                 return True
+            if not at_confirm and self._answered_with_yes(turn, form, asked):
+                await self._complete(turn, form)  # "对 我叫刘玉珍": the last piece, and a yes
+                return True
             await self._answer_question(turn, form)
             await self._next(turn, form)
             return True
@@ -401,6 +405,28 @@ class Engine:
         if slot.options is None or turn.filled.get(asked) is None:
             return False
         if form.summary is None or self._missing(turn, form) is not None:
+            return False
+        required = {s.name for s in form.slots if s.required(turn)}
+        return all(name == asked for name in turn.filled if name in required)
+
+    def _answered_with_yes(self, turn: Turn, form: Form, asked: str | None) -> bool:
+        """A yes said with the answer to the last missing piece, the one asked for.
+
+        Not for a choice among options shown (_chose_with_yes), nor when the message filled
+        another required piece too (then the summary shows what was read).
+        """
+        if not form.answer_with_yes_completes or form.summary is None:
+            return False
+        if asked is None or asked == CONFIRM or turn.answer.kind is not AnswerKind.YES:
+            return False
+        slot = form.slot(asked)
+        if turn.flow.offered.get(asked) or turn.filled.get(asked) is None:
+            return False  # options shown: _chose_with_yes decides
+        if choice_number(turn.text) is not None:
+            return False  # "1" is no yes here
+        if read_answer(turn.text).kind is not AnswerKind.YES:
+            return False  # a yes in words, not the NLU's affirm of the answer ("电话就用我这个")
+        if self._missing(turn, form) is not None or form.skip_confirmation(turn):
             return False
         required = {s.name for s in form.slots if s.required(turn)}
         return all(name == asked for name in turn.filled if name in required)

@@ -175,4 +175,5 @@ WISH = Form(
     answers=_answers,
     recognises=recognises,
     lenient_start=True,  # the summary shows the wish as understood; nothing is filed unasked
+    answer_with_yes_completes=False,  # its text goes on the public list: seen before it does
 )
