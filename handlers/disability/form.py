@@ -326,6 +326,19 @@ async def _summary(turn: Turn) -> str:
     )
 
 
+# "她有残疾证 肢体二级", "有证": the certificate the person holds, said while applying for help
+_HAS_CERT = re.compile(r"有(?:残疾|殘疾)?[证證]|持[证證]|[证證](?:早)?办(?:过|了)|[一二三四1-4]级")
+_ASKS_FOR = re.compile(r"申请|申請|想办|要办|想辦|要辦|帮我办|给我办|换证|补办|换个|补个")
+
+
+def _detail_of_request(turn: Turn) -> bool:
+    """The certificate held, said while applying for a device, a home change or a job."""
+    if turn.flow.form == "disability_cert" or turn.intent != "apply_disability_cert":
+        return False
+    text = turn.plain
+    return _HAS_CERT.search(text) is not None and _ASKS_FOR.search(text) is None
+
+
 def _agreed_with_answer(turn: Turn) -> bool:
     """The message that gave the last piece also said yes (电话13344445555 对): no need to ask.
 
@@ -447,6 +460,7 @@ def _form(service: Service) -> Form:
         complete=_file,
         summary=_summary,
         skip_confirmation=_agreed_with_answer,
+        detail_of_request=_detail_of_request,
         on_start=_answer_first,
         withdrawn=service.withdrawn,
         lenient_start=True,  # the confirmation shows what was understood: a guess is corrected

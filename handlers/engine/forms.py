@@ -135,6 +135,9 @@ class Form:
     questions: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # a message the NLU was unsure of that names this service in its own words starts it
     recognises: Callable[[str], bool] | None = None
+    # a message another service's intent reads surely that is a detail of this request
+    # ("她有残疾证 肢体二级" while applying for her wheelchair): kept, and the request goes on
+    detail_of_request: Condition | None = None
 
     def question_key(self, text: str) -> str | None:
         """The FAQ key of this service's policy question the text asks, if it asks one."""

@@ -254,6 +254,10 @@ class Engine:
             known = await _form_answer(turn, form)
             ctx.reply(f"{known or '这个我答不准，想问工作人员可以回复“转人工”。'}\n{again}")
             return True
+        if answer.kind is AnswerKind.YES and not answer.rest and asked not in (None, CONFIRM):
+            # a bare yes to an open question ("对" to "住在哪里？"): the piece is still missing
+            await self._still_missing(turn, form)
+            return True
         if turn.intent in form.intents or (answer.kind is AnswerKind.YES and not at_confirm):
             # more about the same request, or a plain yes to a question: go on
             await self._next(turn, form)
@@ -285,6 +289,9 @@ class Engine:
             return False
         if intent in form.intents or intent in {"affirm", "deny"}:
             return False
+        if form.detail_of_request is not None and form.detail_of_request(turn):
+            await self._next(turn, form)  # said is kept (flow.said): the ticket carries it
+            return True
         if _family(intent) in form.answers_between or intent in form.answers_between:
             await self._answer_between(turn, form, answer_other)
             return True
@@ -419,7 +426,6 @@ class Engine:
             return False
         if asked is None or asked == CONFIRM or turn.answer.kind is not AnswerKind.YES:
             return False
-        slot = form.slot(asked)
         if turn.flow.offered.get(asked) or turn.filled.get(asked) is None:
             return False  # options shown: _chose_with_yes decides
         if choice_number(turn.text) is not None:
@@ -507,6 +513,19 @@ class Engine:
             return
         labels = "、".join(s.label for s in shown[:4])
         turn.ctx.reply(f"哪里不对？直接告诉我正确的{labels}就行。")
+
+    async def _still_missing(self, turn: Turn, form: Form) -> None:
+        """Say which piece is still missing and ask for it; the second time, offer a person."""
+        flow = turn.flow
+        if flow.asking is None or self._missing(turn, form) is None:
+            await self._next(turn, form)
+            return
+        flow.misunderstood += 1
+        turn.ctx.action = f"{form.name}_ask_{flow.asking}"
+        label = form.slot(flow.asking).label
+        question = await self._question(turn, form, again=True)
+        person = f"\n{OFFER_PERSON}" if flow.misunderstood >= 2 else ""
+        turn.ctx.reply(f"好的，还差{label}。{question}{person}")
 
     async def _misunderstood(self, turn: Turn, form: Form) -> None:
         """Ask again with the example; the second time, a simpler question and a person."""

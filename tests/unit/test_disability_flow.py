@@ -331,3 +331,26 @@ async def test_a_resident_without_a_phone_on_file_may_be_reached_in_the_chat(
         await chat.say("对对 麻烦你们了", "affirm")
         assert chat.action is not None and chat.action.startswith("ticket_created:")
         assert "在这里联系您" in chat.replies[0]
+
+
+async def test_the_certificate_held_is_a_detail_of_the_wheelchair_request(tmp_path: Path) -> None:
+    """"她有残疾证 肢体二级" while applying for her wheelchair starts no certificate request."""
+    async with Dialog.open(tmp_path) as chat:
+        await chat.say("我妈需要一个轮椅怎么申请", "apply_assistive_device", relation="我妈")
+        asked = chat.action
+        await chat.say("她有残疾证 肢体二级", "apply_disability_cert", 0.9)
+        assert chat.action == asked and chat.action.startswith("assistive_device_")
+
+
+async def test_a_bare_yes_to_an_open_question_says_what_is_missing_then_offers_a_person(
+    tmp_path: Path,
+) -> None:
+    async with Dialog.open(tmp_path) as chat:
+        await chat.say("我想申请一个拐杖 走路老打晃 给我自己", "apply_assistive_device")
+        asked = chat.action
+        assert asked == "assistive_device_ask_location"
+        await chat.say("对", "affirm")
+        assert chat.action == asked and "还差住址" in chat.replies[-1]
+        assert "转人工" not in chat.replies[-1]
+        await chat.say("对", "affirm")
+        assert chat.action == asked and "转人工" in chat.replies[-1]
