@@ -254,7 +254,12 @@ class Engine:
             known = await _form_answer(turn, form)
             ctx.reply(f"{known or '这个我答不准，想问工作人员可以回复“转人工”。'}\n{again}")
             return True
-        if answer.kind is AnswerKind.YES and not answer.rest and asked not in (None, CONFIRM):
+        if (
+            answer.kind is AnswerKind.YES
+            and not answer.rest
+            and asked not in (None, CONFIRM)
+            and not shown  # a yes to options shown is taken as "any will do" by the next step
+        ):
             # a bare yes to an open question ("对" to "住在哪里？"): the piece is still missing
             await self._still_missing(turn, form)
             return True
@@ -523,7 +528,7 @@ class Engine:
         flow.misunderstood += 1
         turn.ctx.action = f"{form.name}_ask_{flow.asking}"
         label = form.slot(flow.asking).label
-        question = await self._question(turn, form, again=True)
+        question = (await self._question(turn, form, again=True)).removeprefix("好的，")
         person = f"\n{OFFER_PERSON}" if flow.misunderstood >= 2 else ""
         turn.ctx.reply(f"好的，还差{label}。{question}{person}")
 

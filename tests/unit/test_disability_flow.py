@@ -334,7 +334,7 @@ async def test_a_resident_without_a_phone_on_file_may_be_reached_in_the_chat(
 
 
 async def test_the_certificate_held_is_a_detail_of_the_wheelchair_request(tmp_path: Path) -> None:
-    """"她有残疾证 肢体二级" while applying for her wheelchair starts no certificate request."""
+    """The message "她有残疾证 肢体二级" while applying for her wheelchair starts no certificate request."""
     async with Dialog.open(tmp_path) as chat:
         await chat.say("我妈需要一个轮椅怎么申请", "apply_assistive_device", relation="我妈")
         asked = chat.action

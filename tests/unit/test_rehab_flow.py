@@ -352,3 +352,12 @@ async def test_a_clock_answer_is_confirmed_and_a_yes_after_booking_is_taken(
         assert chat.action == "rehab_booked:Y1001"
         await chat.say("嗯 好的", "affirm", 0.9)
         assert chat.action == "booking_ack:Y1001"
+
+
+async def test_give_me_one_if_you_can_agrees_to_the_booking(tmp_path: Path) -> None:
+    """The message "能约就给我约上" at the confirmation is a yes."""
+    async with Dialog.open(tmp_path) as chat:
+        await chat.say("约周四上午东关的康复训练 我自己 九点", "book_rehab", 0.9)
+        assert chat.action == "rehab_confirm"
+        await chat.say("能约就给我约上", "book_rehab", 0.8)
+        assert chat.action is not None and chat.action.startswith("rehab_booked:")
