@@ -49,10 +49,16 @@ _SIGN_UP = re.compile(
 _REPORT_WORDS = re.compile(r"坏|漏|堵|修|不亮|臭|味|吵|塌|裂|投诉")
 
 
+# "最近有啥活动没", "社区都有哪些活动": asks what there is (the list is the answer)
+_WHAT_IS_ON = re.compile(r"有(?:啥|什么|哪些|没有)[^，,。]{0,4}活动|活动(?:都)?有(?:啥|哪些|什么)")
+
+
 def recognises(text: str) -> bool:
-    """A message the NLU was unsure of that asks to sign up (给我报周四的插花)."""
+    """A message the NLU was unsure of that asks to sign up (给我报周四的插花) or what is on."""
     plain = normalize(text).text
-    return bool(_SIGN_UP.search(plain)) and not _REPORT_WORDS.search(plain)
+    if _REPORT_WORDS.search(plain):
+        return False
+    return bool(_SIGN_UP.search(plain) or _WHAT_IS_ON.search(plain))
 
 
 async def _activities(turn: Turn) -> list[Activity]:

@@ -2,8 +2,9 @@
 
 After 已约好 Y1008, "换到周五" / "礼拜六那个我去不了了 取消吧" start changing it (the change
 request finds it as the one just made), "我刚才约的那个是几点来着" is answered from it, and a
-plain 好 / 对 is acknowledged. Anything else (a question for the FAQ, a new request) is left
-to the router.
+plain 好 / 对 is acknowledged, and another question the NLU is unsure of is answered beside the
+booking (with a person offered). Anything the NLU is sure is something else (a question for
+the FAQ, a new request) is left to the router.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 
 from handlers.context import Context
 from handlers.engine.answers import AnswerKind, is_thanks_only, read_answer
-from handlers.engine.details import asks_when
+from handlers.engine.details import asks_when, is_question
 from handlers.engine.state import Dialogue
 from handlers.registry import intent
 from handlers.rehab.changes import action_in
@@ -68,5 +69,9 @@ async def take_booking_follow_up(ctx: Context) -> bool:
     if answer.kind is AnswerKind.YES:  # 好 / 嗯 给他约上: agreed, nothing more to do
         ctx.action = f"booking_ack:{booking.number}"
         ctx.reply(f"好的，预约 {booking.number} 记着呢，到时候见。")
+        return True
+    if is_question(text):  # "要带什么东西吗 她坐轮椅 能推进去吗": answered beside the booking
+        ctx.action = f"booking_question:{booking.number}"
+        ctx.reply(f"{status_line(booking)}。\n这个我答不准，想问站点的工作人员可以回复“转人工”。")
         return True
     return False

@@ -54,7 +54,10 @@ QUESTIONS = (
     ("rehab_children", ("儿童", "小孩")),
 )
 _REHAB_WORDS = re.compile("康复|理疗|吉康|康服|复健")
-_BOOKING_WORDS = re.compile("约|预约|报名|安排|想做|要做|做个|做一下")
+# booking, or asking whether there is one to book ("周六东关有中医理疗吗": the sessions are shown)
+_BOOKING_WORDS = re.compile(
+    "约|预约|报名|安排|想做|要做|做个|做一下|有(?:没有)?[^，,。？?]{0,10}(?:吗|么|没)"
+)
 # words for an older person that say nothing more than the relation said before (我爸 … 老爷子)
 _ELDER_WORDS = frozenset({"老爷子", "老太太", "老人", "老人家", "老头", "老头儿", "老太"})
 _NAME_CUE = ("叫", "名字", "姓名", "姓")

@@ -329,3 +329,9 @@ async def test_the_reminder_is_not_sent_again_for_a_sign_up_the_day_before(
         assert "请准时参加" in chat.replies[0]
         [booking] = await _bookings(chat)
         assert booking.reminded_at is not None
+
+
+async def test_asking_what_is_on_shows_the_activities(tmp_path: Path) -> None:
+    async with Dialog.open(tmp_path) as chat:
+        await chat.say("最近有啥活动没", "out_of_scope", 0.25)
+        assert chat.action == "activity_ask_activity"

@@ -361,3 +361,18 @@ async def test_give_me_one_if_you_can_agrees_to_the_booking(tmp_path: Path) -> N
         assert chat.action == "rehab_confirm"
         await chat.say("能约就给我约上", "book_rehab", 0.8)
         assert chat.action is not None and chat.action.startswith("rehab_booked:")
+
+
+async def test_asking_whether_there_is_a_session_starts_the_booking(tmp_path: Path) -> None:
+    async with Dialog.open(tmp_path) as chat:
+        await chat.say("周六东关有中医理疗吗 我腰不好", "greet", 0.4)
+        assert chat.action is not None and chat.action.startswith("rehab_")
+
+
+async def test_an_unsure_question_after_the_booking_is_answered_beside_it(tmp_path: Path) -> None:
+    async with Dialog.open(tmp_path) as chat:
+        await chat.say("约周四上午东关的康复训练 我自己 九点", "book_rehab", 0.9)
+        await chat.say("对", "affirm")
+        await chat.say("要带什么东西吗 她坐轮椅 能推进去吗", "faq/disability_cert", 0.35)
+        assert chat.action == "booking_question:Y1001"
+        assert "转人工" in chat.replies[-1] and "9:00" in chat.replies[-1]
