@@ -190,9 +190,12 @@ async def test_the_password_check_does_not_stall_the_event_loop(make_api):
     took = time.monotonic() - started
     ticker.cancel()
     assert resp.status == 200
-    assert took >= one_check * 0.8, (took, one_check)  # the login did check the costly hash
+    # the login did check the costly hash (about a second or more; a skipped check takes
+    # milliseconds). Judged against this login's own time, not one_check measured earlier:
+    # a loaded machine makes the two differ by half
+    assert took > min(0.3, one_check / 2), (took, one_check)
     # on the loop, the gap would be the whole check; off it, the loop keeps ticking
-    assert longest_gap < one_check / 2, (longest_gap, one_check)
+    assert longest_gap < took / 2, (longest_gap, took)
 
 
 async def test_password_checks_beyond_the_bound_are_turned_away(make_api):

@@ -86,7 +86,7 @@ async def test_failed_sends_are_retried_and_delivered_once(make_client, rasa_url
 
 
 def spawn_worker(
-    tmp_path: Path, db_url: str, redis_url: str, nlu_url: str, out: str
+    tmp_path: Path, db_url: str, redis_url: str, nlu_url: str, out: str, log: Path | None = None
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -98,12 +98,22 @@ def spawn_worker(
         "LINLI_GENERIC_OUTBOUND_URL": out,
         "LINLI_VAR_DIR": str(tmp_path / "worker-var"),
     }
+    output = log.open("ab") if log is not None else subprocess.DEVNULL
     return subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--role", "worker"],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=output,
     )
+
+
+async def logged(log: Path, words: str, within: float = 30.0) -> None:
+    """Wait until a process's log holds these words."""
+    deadline = asyncio.get_running_loop().time() + within
+    while words not in await asyncio.to_thread(log.read_text, "utf-8", "replace"):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{log.name} never said {words!r}")
+        await asyncio.sleep(0.05)
 
 
 async def test_worker_killed_mid_message_is_redone_once(
@@ -143,13 +153,16 @@ async def test_worker_stopped_mid_message_finishes_it_first(
     (tmp_path / "worker").mkdir()
     proxy, server = await start_proxy(rasa_url)
     nlu_url = str(server.make_url("")).rstrip("/")
-    worker = spawn_worker(tmp_path, db_url, redis_url, nlu_url, out_url)
+    log = tmp_path / "worker.log"
+    worker = spawn_worker(tmp_path, db_url, redis_url, nlu_url, out_url, log)
     try:
         web_only = await make_client(nlu_url, worker_role=False)
         proxy.delay = 2.0
         await say(web_only, "st1", "东关中巷的路灯坏了")
         await asyncio.wait_for(proxy.started.wait(), timeout=60)  # the worker is mid-message
         worker.send_signal(signal.SIGTERM)
+        await logged(log, "draining")  # it has stopped taking work (not before: a busy
+        # machine may deliver the signal after the next message)
         await say(web_only, "st1", "1")  # arrives while it drains: left for another worker
         assert await asyncio.to_thread(worker.wait, 30) == 0
         replies = rec.for_user("st1")  # no other worker runs: the stopping one answered

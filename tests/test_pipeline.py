@@ -88,7 +88,8 @@ async def test_unsure_nlu_shows_a_numbered_menu(make_client, rasa_url, receiver)
     client = await make_client(
         rasa_url, overrides={"dialogue": {"min_confidence": 1.0, "report_min_confidence": 1.0}}
     )
-    await say(client, "r6", "东关中巷的路灯坏了")
+    # words that name no request (a broken thing, said when unsure, would start a report)
+    await say(client, "r6", "东关中巷那边 你们给看看")
     menu = (await rec.wait_for("r6", 1))[0]
     assert "1 反映问题" in menu and "3 转人工" in menu
     await say(client, "r6", "第二个")

@@ -24,7 +24,6 @@ from saq.queue.redis import RedisQueue
 from bot.messaging.outbox.leases import kept_alive
 from bot.runtime import Runtime
 from bot.tasks import being_cancelled
-from storage.db import read_only
 from storage.outbox import due_deliveries, expired_leases, release_leases
 
 log = logging.getLogger(__name__)
@@ -117,7 +116,6 @@ class OutboxEnqueuer:
         An expired lease whose sender is alive (it keeps the lease in Redis: leases.py) stays.
         """
         async with self.runtime.sessions() as session:
-            await read_only(session)  # every poll, by every worker: no write lock for a look
             expired = await expired_leases(session)
         released = 0
         if expired:
@@ -133,7 +131,6 @@ class OutboxEnqueuer:
     async def enqueue_due(self, limit: int = 100) -> int:
         """Enqueue the replies due now whose earlier replies are settled; return new jobs."""
         async with self.runtime.sessions() as session:
-            await read_only(session)
             ids = await due_deliveries(session, limit)
         added = 0
         for message_id in ids:
