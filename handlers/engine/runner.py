@@ -179,10 +179,7 @@ class Engine:
             turn.dialogue.store(ctx.state)
             if urgent is None:
                 return False
-            await self.start(ctx, urgent, carried)
-            started = Dialogue.load(ctx.state)
-            turn.dialogue.flow, turn.dialogue.item = started.flow, started.item
-            turn.dialogue.paused, turn.dialogue.paused_by = started.paused, started.paused_by
+            await self._start_other(turn, urgent, carried)
             return True
         if answer.kind is AnswerKind.WITHDRAW:
             self._pause(turn, WITHDRAWN)  # kept a while: "还是约吧" takes it up again
@@ -236,11 +233,8 @@ class Engine:
                 return True
         if turn.filled:
             flow.misunderstood = 0
-            if not at_confirm and shown and self._chose_with_yes(turn, form, asked):
-                await self._complete(turn, form)  # "九点那个 对": the choice shown, and a yes
-                return True
-            if not at_confirm and self._answered_with_yes(turn, form, asked):
-                await self._complete(turn, form)  # "对 我叫刘玉珍": the last piece, and a yes
+            if not at_confirm and self._agreed_with_answer(turn, form, asked, shown):
+                await self._complete(turn, form)  # "九点那个 对", "对 我叫刘玉珍"
                 return True
             await self._answer_question(turn, form)
             await self._next(turn, form)
@@ -317,11 +311,17 @@ class Engine:
         else:
             self._end(turn)
         turn.dialogue.store(ctx.state)
-        await self.start(ctx, other)
-        started = Dialogue.load(ctx.state)
+        await self._start_other(turn, other)
+        return True
+
+    async def _start_other(
+        self, turn: Turn, other: Form, carried: Mapping[str, SlotValue] | None = None
+    ) -> None:
+        """Start another request from this message; the turn's dialogue follows it."""
+        await self.start(turn.ctx, other, carried)
+        started = Dialogue.load(turn.ctx.state)
         turn.dialogue.flow, turn.dialogue.item = started.flow, started.item
         turn.dialogue.paused, turn.dialogue.paused_by = started.paused, started.paused_by
-        return True
 
     async def _answer_question(self, turn: Turn, form: Form) -> bool:
         """A question asked with a piece of the request, answered by the form before its next
@@ -401,43 +401,30 @@ class Engine:
                 changed.append(slot.name)
         return changed
 
-    def _chose_with_yes(self, turn: Turn, form: Form, asked: str | None) -> bool:
-        """A yes said with the answer to the last question, a choice among options shown.
-
-        The resident saw what they chose and agreed in the same breath ("九点那个 对"); no
-        other missing piece was filled behind their back (then the summary is shown).
-        """
-        if not form.choice_with_yes_completes:
-            return False
-        if asked is None or asked == CONFIRM or turn.answer.kind is not AnswerKind.YES:
-            return False
-        if choice_number(turn.text) is not None and not time_words(turn.text):
-            return False  # "1" picks the first option; it does not also say yes (12号 is a day)
-        slot = form.slot(asked)
-        if slot.options is None or turn.filled.get(asked) is None:
-            return False
-        if form.summary is None or self._missing(turn, form) is not None:
-            return False
-        required = {s.name for s in form.slots if s.required(turn)}
-        return all(name == asked for name in turn.filled if name in required)
-
-    def _answered_with_yes(self, turn: Turn, form: Form, asked: str | None) -> bool:
+    def _agreed_with_answer(self, turn: Turn, form: Form, asked: str | None, shown: bool) -> bool:
         """A yes said with the answer to the last missing piece, the one asked for.
 
-        Not for a choice among options shown (_chose_with_yes), nor when the message filled
-        another required piece too (then the summary shows what was read).
+        A choice among options shown ("九点那个 对": the resident saw what they chose) needs
+        `choice_with_yes_completes`; any other answer ("对 我叫刘玉珍", "13344445555 对")
+        `answer_with_yes_completes` and a yes in words, not the NLU's affirm of the answer
+        ("电话就用我这个"). Never when the message filled another required piece too (then
+        the summary shows what was read).
         """
-        if not form.answer_with_yes_completes or form.summary is None:
-            return False
         if asked is None or asked == CONFIRM or turn.answer.kind is not AnswerKind.YES:
             return False
-        if turn.flow.offered.get(asked) or turn.filled.get(asked) is None:
-            return False  # options shown: _chose_with_yes decides
-        if choice_number(turn.text) is not None:
-            return False  # "1" is no yes here
-        if read_answer(turn.text).kind is not AnswerKind.YES:
-            return False  # a yes in words, not the NLU's affirm of the answer ("电话就用我这个")
-        if self._missing(turn, form) is not None or form.skip_confirmation(turn):
+        if form.summary is None or turn.filled.get(asked) is None:
+            return False
+        if shown:
+            if not form.choice_with_yes_completes or form.slot(asked).options is None:
+                return False
+            if choice_number(turn.text) is not None and not time_words(turn.text):
+                return False  # "1" picks the first option; it does not also say yes (12号 a day)
+        else:
+            if not form.answer_with_yes_completes or choice_number(turn.text) is not None:
+                return False
+            if read_answer(turn.text).kind is not AnswerKind.YES or form.skip_confirmation(turn):
+                return False
+        if self._missing(turn, form) is not None:
             return False
         required = {s.name for s in form.slots if s.required(turn)}
         return all(name == asked for name in turn.filled if name in required)

@@ -419,14 +419,19 @@ async def test_another_matter_at_the_confirmation_is_filed_and_the_order_resumes
         assert (elder, item) == ("钱福生", "理发")
 
 
+async def _living_alone_asks_for_herself(chat: Dialog) -> None:
+    """A new resident, not on the roster, asks for home care for herself, all but her name."""
+    await chat.say(
+        "我是独居老人 78岁 低保户 住在建设街道春晖小区2号楼1单元102 想申请居家养老 上门帮着打扫做饭",
+        "request_home_care",
+        location="建设街道春晖小区2号楼1单元102",
+    )
+
+
 async def test_a_yes_with_the_last_piece_files_the_assessment(tmp_path: Path) -> None:
     """ "对 我叫刘玉珍" answers the last question and says yes: filed, not asked again."""
     async with Dialog.open(tmp_path) as chat:
-        await chat.say(
-            "我是独居老人 78岁 低保户 住在建设街道春晖小区2号楼1单元102 想申请居家养老 上门帮着打扫做饭",
-            "request_home_care",
-            location="建设街道春晖小区2号楼1单元102",
-        )
+        await _living_alone_asks_for_herself(chat)
         assert chat.action == "home_care_ask_elder"
         await chat.say("对 我叫刘玉珍", "affirm")
         assert chat.action is not None and chat.action.startswith("home_care_assess:")
@@ -436,10 +441,6 @@ async def test_a_yes_with_the_last_piece_files_the_assessment(tmp_path: Path) ->
 
 async def test_an_answer_without_a_yes_is_still_confirmed(tmp_path: Path) -> None:
     async with Dialog.open(tmp_path) as chat:
-        await chat.say(
-            "我是独居老人 78岁 低保户 住在建设街道春晖小区2号楼1单元102 想申请居家养老 上门帮着打扫做饭",
-            "request_home_care",
-            location="建设街道春晖小区2号楼1单元102",
-        )
+        await _living_alone_asks_for_herself(chat)
         await chat.say("我叫刘玉珍", None)
         assert chat.action == "home_care_confirm"
