@@ -193,3 +193,57 @@ async def turns_in_order(db_url: str, user: str) -> tuple[list[int], list[int]]:
         list(await fetch(db_url, inbound.order_by(Message.id))),
         list(await fetch(db_url, replies.order_by(Message.id))),
     )
+
+
+async def test_one_residents_burst_does_not_hold_up_another_resident(
+    make_client, rasa_url, receiver, db_url
+):
+    rec, _ = receiver
+    proxy, server = await start_proxy(rasa_url)
+    try:
+        proxy.delay = 0.05  # every parse a little slow, like a loaded Rasa
+        nlu_url = str(server.make_url("")).rstrip("/")
+        overrides = {
+            "dialogue": {"parse_cache_seconds": 0},
+            "worker": {"lock_timeout_seconds": 30},  # as in config.yml
+        }
+        consumers = [await make_client(nlu_url, overrides=overrides) for _ in range(2)]
+        burst = 50
+        # one resident floods both consumers' slots (8 each), then another resident writes
+        await asyncio.gather(*(say(consumers[n % 2], "burst", "你好啊") for n in range(burst)))
+        await say(consumers[0], "other", "东关中巷的路灯坏了")
+        other = (await rec.wait_for("other", 1, within=30))[0]
+        assert "东关中巷" in other
+        await rec.wait_for("burst", burst, within=90)
+        order = [(p["user_id"], p["text"]) for p in rec.posts]
+        answered = order.index(("other", other))
+        last_of_burst = max(i for i, (user, _) in enumerate(order) if user == "burst")
+        assert answered < last_of_burst, "the other resident waited for the whole burst"
+        await asyncio.sleep(1)
+        inbound, answers = await turns_in_order(db_url, "burst")
+        assert len(inbound) == burst and answers == sorted(answers)  # strictly in order
+        assert set(answers) == set(inbound) and len(rec.for_user("burst")) == len(answers)
+        assert await count(db_url, Message.direction == "in", Message.status == "done") == 51
+    finally:
+        await server.close()
+
+
+async def test_a_long_backlog_keeps_its_lock(make_client, rasa_url, receiver, db_url, caplog):
+    rec, _ = receiver
+    proxy, server = await start_proxy(rasa_url)
+    try:
+        proxy.delay = 0.15  # 20 parses: 3 s of backlog, three times the lock's life
+        nlu_url = str(server.make_url("")).rstrip("/")
+        overrides = {"dialogue": {"parse_cache_seconds": 0}, "worker": {"lock_timeout_seconds": 1}}
+        consumers = [await make_client(nlu_url, overrides=overrides) for _ in range(2)]
+        for n in range(20):
+            await say(consumers[n % 2], "backlog", "你好啊")
+        await rec.wait_for("backlog", 20, within=60)
+        await asyncio.sleep(1)
+        inbound, answers = await turns_in_order(db_url, "backlog")
+        assert answers == sorted(answers) and set(answers) == set(inbound)
+        assert len(rec.for_user("backlog")) == len(answers)
+        lost = [r.getMessage() for r in caplog.records if "while held" in r.getMessage()]
+        assert lost == []
+    finally:
+        await server.close()

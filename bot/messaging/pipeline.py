@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, and_, select, update
@@ -52,8 +53,14 @@ def _waiting(*where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
     )
 
 
-async def process_conversation(runtime: Runtime, conversation_id: int) -> bool:
-    """Process every waiting message of a conversation, oldest first; False if NLU is down."""
+async def process_conversation(
+    runtime: Runtime, conversation_id: int, keep_going: Callable[[], bool] = lambda: True
+) -> bool:
+    """Process every waiting message of a conversation, oldest first; True once all are done.
+
+    False when NLU is down, or when `keep_going` (asked before each message) says to stop:
+    the lock was lost or the consumer is stopping. The rest waits for the lock's next holder.
+    """
     async with runtime.sessions() as session:
         await read_only(session)
         rows = (
@@ -66,6 +73,8 @@ async def process_conversation(runtime: Runtime, conversation_id: int) -> bool:
             )
         ).all()
     for index, row in enumerate(rows):
+        if not keep_going():
+            return False
         # the first is as just read; a later one is read again (the one before may have
         # handed the conversation over, or staff may have released it meanwhile)
         if not await (_process(runtime, row) if index == 0 else process_message(runtime, row.id)):
