@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -359,9 +358,8 @@ def test_evaluate_reads_the_held_out_set_through_the_server_and_grows_places(
     assert "recorded.tar.gz" in report["meta"]["tuned_heldout_read_by"]  # type: ignore[index]
 
 
-@pytest.mark.skipif(not os.environ.get("LINLI_TEST_RASA_URL"), reason="needs a Rasa server")
-def test_evaluate_grows_a_location_the_real_model_cuts(tmp_path: Path) -> None:
-    url = os.environ["LINLI_TEST_RASA_URL"]
-    report = _evaluate_tuned(tmp_path, "--url", url)
+@pytest.mark.rasa
+def test_evaluate_grows_a_location_the_real_model_cuts(tmp_path: Path, rasa_url: str) -> None:
+    report = _evaluate_tuned(tmp_path, "--url", rasa_url)
     tuned = report["systems"][0]  # type: ignore[index]
     assert tuned["heldout"]["entities"]["location"]["f1"] == 1.0

@@ -11,11 +11,10 @@ import asyncio
 from datetime import timedelta
 
 import redis.asyncio as aioredis
-from saq import Job
 from saq.job import Status
 from sqlalchemy import update
 
-from bot.messaging.outbox.enqueue import JOB, QUEUE_NAME, enqueue_delivery, outbox_queue
+from bot.messaging.outbox.enqueue import QUEUE_NAME, enqueue_delivery, outbox_queue
 from bot.messaging.outbox.leases import PREFIX, LeaseKeeper, kept_alive
 from bot.runtime import RUNTIME
 from storage.base import utcnow
@@ -200,42 +199,5 @@ async def test_an_expired_lease_is_released_only_once_no_live_sender_keeps_it(
         await redis.delete(f"{PREFIX}{reply_id}")  # it died: nothing renews its key
         await fake.wait_for(1, within=30)
         assert fake.to("slow") == ["慢的发送者"]
-    finally:
-        await redis.aclose()
-
-
-async def test_a_job_stranded_by_a_redis_outage_is_handed_back_within_seconds(
-    platform_client, fake_wecom_api, redis_url
-):
-    """A job taken off the queue as Redis went away is left in saq's active list, not running;
-    its key keeps the outbox from enqueueing the reply again until saq's sweep hands it back."""
-    fake, _ = fake_wecom_api
-    client = await platform_client(overrides=NO_SWEEP)
-    runtime = client.app[RUNTIME]
-
-    async def commit(user: str, text: str) -> int:
-        async with runtime.sessions() as session, session.begin():
-            conversation = await get_or_create_conversation(session, "wecom", user, user)
-            conversation.last_message_at = utcnow()
-            record_outbound(session, conversation_id=conversation.id, platform="wecom",
-                            text=text, reply_to_id=None)  # fmt: skip
-            await session.flush()
-            [reply_id] = first_outbound_ids(session)
-            return reply_id
-
-    runtime.wake_outbox([await commit("warm", "预热")])
-    await fake.wait_for(1, within=30)  # the worker runs, and its first sweep is done
-    reply_id = await commit("blip", "断线时取走的回复")
-    redis = aioredis.Redis.from_url(redis_url)
-    try:
-        queue = outbox_queue(redis)
-        job = Job(JOB, kwargs={"message_id": reply_id}, key=f"out-{reply_id}", queue=queue)
-        await redis.set(job.id, queue.serialize(job))  # still "queued": never marked active
-        await redis.zadd(queue.namespace("incomplete"), {job.id: 0})
-        await redis.rpush(queue.namespace("active"), job.id)  # taken off the queue
-        assert await enqueue_delivery(queue, reply_id) is False  # the key blocks a new job
-        runtime.wake_outbox([reply_id])
-        await fake.wait_for(2, within=15)  # saq's default sweep: a minute after the first
-        assert fake.to("blip") == ["断线时取走的回复"]
     finally:
         await redis.aclose()

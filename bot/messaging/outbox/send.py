@@ -21,7 +21,6 @@ from typing import Any
 
 from redis.exceptions import RedisError
 from saq import Job, Worker
-from saq.types import PartialTimersDict
 
 from bot.connectors.base import SendError
 from bot.messaging.outbox.enqueue import JOB, OutboxEnqueuer, outbox_queue
@@ -42,11 +41,6 @@ from storage.outbox import (
 log = logging.getLogger(__name__)
 JITTER = 0.2  # a retry waits its backoff step ±20%
 AFTER_EARLIER = 0.5  # a reply waiting behind an earlier one runs this long after its next try
-# How often saq looks for delivery jobs stranded in its "active" list (at most once per this
-# across all workers). A job taken off the queue just as Redis went away stays there, not
-# running, and its key keeps the outbox from enqueueing the reply again until a sweep hands
-# it back: with saq's default (a minute) replies came a minute and more late after a restart.
-STRANDED_SWEEP_SECONDS = 3
 
 
 class Later(Exception):
@@ -105,10 +99,6 @@ class Deliverer:
             functions=[(JOB, self._job)],
             concurrency=parallel,
             dequeue_timeout=1.0,  # below the Redis client's socket timeout
-            # saq's timers (its typing wants all four), but the sweep for stranded jobs
-            timers=PartialTimersDict(
-                schedule=1, worker_info=10, abort=1, sweep=STRANDED_SWEEP_SECONDS
-            ),
         )
 
     async def run(self) -> None:
