@@ -48,7 +48,7 @@ _MEASURE = (
 _LONE_ONE_MEASURES = frozenset("号楼栋幢室户月岁元") | {"单元", "号楼"}
 # A weekday (周三, 星期天) is matched first so that its numeral is skipped, not converted.
 # A numeral is at most 20 characters (九千九百九十九万… is 15): a longer run is not read as a
-# number, and no start position backtracks over a whole run (tests/test_regex_steps.py).
+# number, and no start position backtracks over a whole run (tests/unit/test_regex_steps.py).
 _NUMBER_RE = re.compile(
     rf"(?:周|星期|礼拜)[一二三四五六日天]|(?<!初)([{_NUMERAL}]{{1,20}})(?=({_MEASURE}))"
 )

@@ -28,7 +28,7 @@ INTRO = "好的，您要投诉的事我记下来，转给社区工作人员。"
 MAX_WHAT = 1000
 SHOWN = 60  # characters of what happened in the confirmation
 MIN_SUBSTANCE = 5  # characters beyond "我要投诉" / "服务太差了" that say what happened
-# Bounded repeats only (tests/test_regex_steps.py counts the steps per start position).
+# Bounded repeats only (tests/unit/test_regex_steps.py counts the steps per start position).
 _COMPLAINING = re.compile(
     r"(?:我|俺)?(?:要|想|得|就想|还想)?(?:投诉|举报|反映|告)(?:一下|下)?(?:你们社区|你们|他|她|这事)?"
 )

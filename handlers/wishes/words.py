@@ -25,7 +25,7 @@ MAX_WISH = 100  # characters of a wish's public text
 MAX_ADDRESS = 80
 _CJK = "\u4e00-\u9fff"  # the characters themselves: PCRE2 (the step counter) has no \u
 # Every repeat that can fail after it is bounded, so no start position backtracks over a
-# whole run of spaces or digits (tests/test_regex_steps.py counts the steps).
+# whole run of spaces or digits (tests/unit/test_regex_steps.py counts the steps).
 _CONTACT = re.compile(r"(?:电话|手机|号码|联系方式|身份证号?)?[是为:：\s]{0,4}[\dXx*]{7,}")
 _PUNCT_RUN = re.compile(r"[，,。；;、\s]{2,}")
 _HOUSE = re.compile(r"\d{1,6}\s{0,2}(?:号楼|栋|单元|室|号|楼)")

@@ -3,7 +3,7 @@
     .venv/bin/python -m tests.scenarios.runner --report var/scenario-report.json
     .venv/bin/python -m tests.scenarios.runner -k rehab-up-front --show   # a few, transcripts
 
-(pytest runs the same through tests/test_scenarios.py, marker `scenarios`.)
+(pytest runs the same through tests/e2e/test_scenarios.py, marker `scenarios`.)
 
 How a scenario runs. Each gets its own community: a copy of one SQLite file migrated and
 seeded once with the demo data of `make run` (seed/demo.yml), its own app (web and worker
@@ -447,7 +447,7 @@ def write_report(report: dict[str, Any], path: Path = REPORT) -> None:
 def known_failure_lines(outcomes: Sequence[Outcome]) -> list[str]:
     """tests/scenarios/known_failures.txt: each failing id with its first reason as a comment."""
     lines = [
-        "# Scenarios that fail on today's conversation code (tests/test_scenarios.py: xfail, strict).",
+        "# Scenarios that fail on today's conversation code (tests/e2e/test_scenarios.py: xfail, strict).",
         "# One id per line, the first unmet expectation as the comment. A listed scenario must",
         "# still fail; take it off when it passes. Regenerate with",
         "#   .venv/bin/python -m tests.scenarios.runner --known-failures tests/scenarios/known_failures.txt",

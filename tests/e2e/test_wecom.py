@@ -12,7 +12,7 @@ from storage.messages import SENT
 from tests import fake_wecom as wecom
 from tests.conftest_platforms import messages, queue_replies, settled
 from tests.fake_api import xml_of
-from tests.test_wxcrypto import BILLION_LAUGHS, EXTERNAL_ENTITY
+from tests.unit.test_wxcrypto import BILLION_LAUGHS, EXTERNAL_ENTITY
 
 PATH = "/webhooks/wecom"
 

@@ -1,12 +1,12 @@
 """The admin API on input schemathesis found breaking it: each a regression test.
 
-Runs on the same app as tests/test_api.py (its `api` fixture: a bootstrap admin, a
+Runs on the same app as tests/integration/test_api.py (its `api` fixture: a bootstrap admin, a
 street-light ticket in G01 and one in G02).
 """
 
 from __future__ import annotations
 
-from tests import test_api
+from tests.integration import test_api
 
 api = test_api.api  # the same fixture: a bootstrap admin, tickets 1001 (G01) and 1002 (G02)
 ADMIN = test_api.ADMIN

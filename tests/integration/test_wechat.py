@@ -14,7 +14,7 @@ from tests import fake_wechat as wechat
 from tests.conftest_platforms import messages, queue_replies, settled
 from tests.fake_api import xml_of
 from tests.support import write_config
-from tests.test_wxcrypto import BILLION_LAUGHS, EXTERNAL_ENTITY
+from tests.unit.test_wxcrypto import BILLION_LAUGHS, EXTERNAL_ENTITY
 
 PATH = "/webhooks/wechat"
 

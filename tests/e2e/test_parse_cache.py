@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from storage.messages import Message
 from tests.db_helpers import fetch
+from tests.e2e.test_faults import start_proxy
 from tests.support import say
-from tests.test_faults import start_proxy
 
 pytestmark = pytest.mark.rasa
 

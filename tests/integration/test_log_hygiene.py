@@ -12,8 +12,8 @@ from bot.messaging import ingest
 from storage.db import create_engine
 from tests import fake_wechat as wechat
 from tests.conftest_platforms import messages
+from tests.integration.test_webhook import DEAD_NLU, _pg_admin, count_messages
 from tests.support import message_body, post_signed
-from tests.test_webhook import DEAD_NLU, _pg_admin, count_messages
 
 PHONE = "13812345678"
 FORGED = "\n2026-01-01 00:00:00 CRITICAL bot.console: admin password changed"

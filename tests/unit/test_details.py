@@ -421,4 +421,4 @@ def test_hostile_input_is_read_quickly() -> None:
         details.is_question,
         details.asks_when,
     ):
-        extract(text)  # returns (the step counts are checked in tests/test_regex_steps.py)
+        extract(text)  # returns (the step counts are checked in tests/unit/test_regex_steps.py)

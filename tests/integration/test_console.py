@@ -117,7 +117,7 @@ async def test_a_link_cannot_put_its_own_words_on_a_console_page(console):
     assert "status must be one of" in bad_filter and "linli-login" not in bad_filter
 
 
-SHOTS = Path(__file__).resolve().parent.parent / "var" / "console-screenshots"
+SHOTS = Path(__file__).resolve().parents[2] / "var" / "console-screenshots"
 
 
 @pytest.mark.skipif(

@@ -16,7 +16,7 @@ from tests import fake_wechat as wechat
 from tests import fake_wecom as wecom
 from tests.conftest_platforms import messages
 from tests.fake_api import xml_of
-from tests.test_webhook import _pg_admin
+from tests.integration.test_webhook import _pg_admin
 
 PATHS = {"wechat": "/webhooks/wechat", "wecom": "/webhooks/wecom"}
 # (platform, WeChat mode): every way a callback can come in

@@ -34,7 +34,7 @@ from tests.scenarios import runner
 from tests.scenarios.format import Scenario, load_scenarios
 from tests.scenarios.judge import Observed, Turn, judge
 
-KNOWN_FAILURES = Path(__file__).resolve().parent / "scenarios" / "known_failures.txt"
+KNOWN_FAILURES = Path(__file__).resolve().parents[1] / "scenarios" / "known_failures.txt"
 SCENARIOS = load_scenarios()
 SUITE_SECONDS = 1200.0  # a run longer than this is a hang (it takes 6-7 minutes)
 

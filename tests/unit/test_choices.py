@@ -20,7 +20,7 @@ from handlers.home_care.items import ITEMS
 from handlers.rehab.wording import when_text
 from nlu.timeparse import SHANGHAI
 
-SEED = Path(__file__).resolve().parent.parent / "seed"
+SEED = Path(__file__).resolve().parents[2] / "seed"
 MONDAY = datetime(2026, 11, 30, 10, 0, tzinfo=SHANGHAI)  # the message time of these answers
 WEEKDAYS = "一二三四五六日"
 

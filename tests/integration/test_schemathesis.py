@@ -176,7 +176,7 @@ def _exercise(
 
 # Retraining starts `rasa train` and a scoring Rasa in child processes, and switching
 # loads a model into every replica: minutes of CPU per generated request. Their input
-# handling, roles and conflicts are tested in tests/test_nlu_models.py.
+# handling, roles and conflicts are tested in tests/e2e/test_nlu_models.py.
 STARTS_REAL_WORK = {"POST /api/nlu/models", "POST /api/nlu/models/{id}/activate"}
 # Logging out ends the token the run sends: these go last, with a token of their own.
 ENDS_THE_CALLERS_TOKEN = {"POST /api/logout"}

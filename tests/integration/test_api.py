@@ -143,7 +143,7 @@ async def test_login_gives_a_token_and_is_rate_limited(api):
     other = {"username": "zhangxiulan", "password": "a-long-password-1"}
     resp = await api.post("/api/login", json=other)
     assert resp.status == 200  # the address is not locked for everyone else
-    # the name itself waits, longer with each failure: tests/test_auth.py
+    # the name itself waits, longer with each failure: tests/integration/test_auth.py
 
 
 async def test_statistics_as_json_csv_and_a_printable_month(api, db_url):
