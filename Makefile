@@ -4,7 +4,7 @@
 #   make test  - install everything, lint (make lint), then run the whole test suite (SQLite,
 #                and PostgreSQL too when a server answers on 127.0.0.1:5432)
 #   make test-chaos - the same set-up, then only the chaos suite (pytest -m chaos)
-#   make check - lint and the fast unit tier (tests/unit), about a minute
+#   make check - lint and the fast unit tier (tests/unit), about a minute and a half
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -34,9 +34,10 @@ test: lint rasa-venv
 	@bash scripts/test.sh
 
 # The fast loop (about a minute): lint, then the unit tier — the engine, every form and the
-# message readers on a seeded SQLite with recorded parses (tests/unit; no Rasa, no server).
+# message readers on a seeded SQLite with recorded parses, extractors, parsers, settings,
+# repositories on SQLite (tests/unit; no Rasa, no server), on two processes.
 check: lint
-	$(VENV)/bin/python -m pytest -q -p no:cacheprovider tests/unit
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -n 2 tests/unit
 
 # Only the chaos suite (tests/chaos: faults injected into real processes; counts printed
 # and written to var/chaos-report.json). `make test` runs it too.

@@ -24,6 +24,9 @@ RASA_DOWN_SECONDS = 30
 PLATFORM_DOWN_SECONDS = 60
 # 60 s of 5xx must not exhaust the retries: backoff steps of at most 5 s, 100 attempts.
 PATIENT_DELIVERY = {"delivery": {"backoff_seconds": [0.5, 1, 2, 5], "max_attempts": 100}}
+# Rasa going away and the send API failing do not depend on the database (the webhook's and
+# the outbox's database paths are covered by the other scenarios on both): SQLite only.
+ONE_DATABASE = pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)
 
 
 async def test_redis_restarted_mid_run(make_stack, db_url, db_kind, rasa_url):
@@ -51,6 +54,7 @@ def own_rasa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaServer]:
         server.stop(timeout=10)
 
 
+@ONE_DATABASE
 async def test_rasa_stopped_for_30_seconds(make_stack, db_url, db_kind, own_rasa):
     """Rasa goes away for 30 s mid-run; messages wait (cached parses still flow) and resume."""
     if not own_rasa.running():  # a previous run of this test left it stopped
@@ -70,6 +74,7 @@ async def test_rasa_stopped_for_30_seconds(make_stack, db_url, db_kind, own_rasa
     assert_nothing_lost_or_twice(result)
 
 
+@ONE_DATABASE
 async def test_send_api_failing_for_60_seconds(make_stack, db_url, db_kind, rasa_url):
     """The platform's send API answers 503 for 60 s, then recovers; replies go out once."""
     stack = await make_stack(db_url, rasa_url, workers=2, overrides=PATIENT_DELIVERY)

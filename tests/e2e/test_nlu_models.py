@@ -233,6 +233,9 @@ async def test_retrain_with_a_correction_trains_on_it(model_dir, api, db_url):
 
 
 @needs_rasa
+# Loading a model into Rasa replicas does not depend on the database; the model records on
+# PostgreSQL are covered by the retrain tests above. SQLite only (it is the suite's longest test).
+@pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)
 async def test_switching_loads_the_model_into_every_replica(
     tmp_path, db_url, redis_url, receiver, model_dir, rasa_replica
 ):
