@@ -265,7 +265,8 @@ _NOON = frozenset({"中午", "晌午"})
 _WEEKDAY_NUMBERS = {c: i for i, c in enumerate("一二三四五六日", 1)} | {"天": 7}
 _WEEKDAY_NUMBERS |= {str(i): i for i in range(1, 8)}
 _HANZI_MINUTES = {c: i for i, c in enumerate("零一二三四五六七八九")}
-# One alternation, each branch of bounded length: linear on any text (tests/unit/test_regex_steps.py).
+# One alternation, each branch of bounded length: linear on any text
+# (tests/unit/test_regex_steps.py).
 # 今晚/明早 are a day and a part of it; 早 alone is the morning unless 早点/早饭/早就...; a bare
 # 一点 is a clock time only before 半/钟/整/刻 and not after 快/早/差... (快一点, 早一点).
 _TIME_WORD_RE = re.compile(
